@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = "Portal core"
+
+    def ready(self) -> None:
+        from . import roles
+
+        # Runs after every migrate, so permissions of models added later reach the roles without a new migration.
+        post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="core.sync_roles")

@@ -1,0 +1,115 @@
+"""Start the whole portal locally: Visma sandbox, background worker and web server, until Ctrl-C."""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from core.demo import load_demo_data
+
+DEMO_USERNAME = "demo"
+
+
+class Command(BaseCommand):
+    help = "Run the sandbox, a django-q2 cluster and the web server together, printing a demo login."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=8000, help="Web server port (default 8000).")
+        parser.add_argument("--sandbox-port", type=int, default=8765, help="Visma sandbox port (default 8765).")
+
+    def handle(self, *args: Any, port: int, sandbox_port: int, **options: Any) -> None:
+        password = self._reset_demo_user()
+        summary = load_demo_data(sandbox_url=f"http://127.0.0.1:{sandbox_port}")
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        children = [
+            subprocess.Popen([*manage, "visma_sandbox", "--port", str(sandbox_port)]),  # noqa: S603
+            subprocess.Popen([*manage, "qcluster"]),  # noqa: S603
+            subprocess.Popen(  # noqa: S603
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "4",
+                    "--access-logfile",
+                    "-",
+                ]
+            ),
+        ]
+        stopping = False
+
+        def stop(signum, frame) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            if self._wait_until_up(f"http://127.0.0.1:{port}/login/", children):
+                self._banner(port, sandbox_port, password, summary)
+            while not stopping and all(child.poll() is None for child in children):
+                time.sleep(0.5)
+            if not stopping:
+                self.stderr.write(self.style.ERROR("A component stopped unexpectedly; shutting the rest down."))
+        finally:
+            self.stdout.write("Stopping sandbox, worker and web server…")
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for child in children:
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            self.stdout.write("Stopped.")
+
+    def _reset_demo_user(self) -> str:
+        """A fresh password on every start, printed once, so nobody has to remember the last one."""
+        password = secrets.token_urlsafe(12)
+        user, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        return password
+
+    def _wait_until_up(self, url: str, children: list[subprocess.Popen], seconds: float = 30) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if any(child.poll() is not None for child in children):
+                return False
+            try:
+                with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback server
+                    return True
+            except OSError:
+                time.sleep(0.3)
+        return False
+
+    def _banner(self, port: int, sandbox_port: int, password: str, summary: list[str]) -> None:
+        line = "=" * 72
+        out = [
+            line,
+            f"  Visma order portal      http://127.0.0.1:{port}/",
+            f"  Log in as               {DEMO_USERNAME}",
+            f"  Password (this run)     {password}",
+            f"  Visma sandbox           http://127.0.0.1:{sandbox_port}/ (stands in for Visma Connect + API)",
+            f"  Admin                   http://127.0.0.1:{port}/admin/",
+            *[f"  {item}" for item in summary],
+            "  Stop everything with Ctrl-C.",
+            line,
+        ]
+        self.stdout.write(self.style.SUCCESS("\n".join(out)))

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from . import health
+
+
+@login_not_required
+@never_cache
+@require_GET
+def health_check(request: HttpRequest) -> JsonResponse:
+    """For load balancers and monitors: no login, no secrets, 200 when every check passes, else 503."""
+    database_ok, database = health.check_database()
+    cache_ok, cache = health.check_cache()
+    cluster = health.cluster_status()
+    ok = database_ok and cache_ok and cluster["ok"]
+    body = {
+        "status": "ok" if ok else "unhealthy",
+        "checks": {
+            "database": database,
+            "cache": cache,
+            "cluster": cluster["detail"],
+        },
+        "queued_tasks": cluster["queued"],
+    }
+    return JsonResponse(body, status=200 if ok else 503)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No context processors that touch the database: the database may be why we are here.
+    from django.template import loader
+
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

@@ -1,0 +1,67 @@
+"""Shared fixtures: users in each role, clients logged in as them, a clean cache per test."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from django.test import Client
+
+from core.roles import INTEGRATION_ADMIN, ORDER_CLERK, VIEWER
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache(request):
+    if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        cache.clear()
+    yield
+
+
+def make_user(django_user_model, username: str, role: str | None = None, **extra):
+    user = django_user_model.objects.create_user(username=username, password=PASSWORD, **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def integration_admin(django_user_model):
+    return make_user(django_user_model, "ingrid-admin", INTEGRATION_ADMIN)
+
+
+@pytest.fixture
+def order_clerk(django_user_model):
+    return make_user(django_user_model, "oscar-clerk", ORDER_CLERK)
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    return make_user(django_user_model, "vera-viewer", VIEWER)
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser(username="sam-super", password=PASSWORD)
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client_(integration_admin) -> Client:
+    return logged_in(integration_admin)
+
+
+@pytest.fixture
+def clerk_client(order_clerk) -> Client:
+    return logged_in(order_clerk)
+
+
+@pytest.fixture
+def viewer_client(viewer) -> Client:
+    return logged_in(viewer)
