@@ -1,0 +1,76 @@
+"""Run the Visma sandbox in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from sandbox import seed
+from sandbox.server import SandboxServer
+
+
+class Command(BaseCommand):
+    help = "Start a local stand-in for Visma Connect and the Sales Order API v3 (for demos and tests)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument("--customers", type=int, default=40, help="Customers per tenant (default 40).")
+        parser.add_argument("--token-lifetime", type=int, default=seed.DEFAULT_TOKEN_LIFETIME)
+        parser.add_argument("--rate-limit", type=int, default=1000, help="Requests per client+tenant per window.")
+        parser.add_argument("--rate-window", type=int, default=3600, help="Rate-limit window in seconds.")
+        parser.add_argument("--faults", help="Fault plan: inline JSON list or a path to a JSON file.")
+        parser.add_argument("--state", help="Keep customers and orders in this JSON file across restarts.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        secret = os.environ.get("VISMA_SANDBOX_CLIENT_SECRET") or secrets.token_urlsafe(24)
+        try:
+            server = SandboxServer(
+                options["host"],
+                options["port"],
+                client_secret=secret,
+                customers=options["customers"],
+                token_lifetime=options["token_lifetime"],
+                rate_limit=options["rate_limit"],
+                rate_window=options["rate_window"],
+                faults=self._faults(options["faults"]),
+                state_file=options["state"],
+                quiet=options["verbosity"] < 2,
+            )
+        except OSError as exc:
+            raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise CommandError(f"Bad --faults: {exc}") from None
+        self.stdout.write(
+            f"Visma sandbox on {server.base_url}  (token URL {server.token_url}, API URL {server.api_url})"
+        )
+        self.stdout.write(f"  client ID      {seed.DEMO_CLIENT_ID}")
+        self.stdout.write(f"  client secret  {secret}   (sandbox only)")
+        for tenant_id, (name, approved, scopes) in seed.TENANTS.items():
+            scope_text = ", ".join(s.rsplit(":", 1)[1] for s in scopes) or "none"
+            self.stdout.write(
+                f"  tenant {tenant_id}  {name}: {'approved' if approved else 'NOT approved'}, scopes {scope_text}"
+            )
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+            self.stdout.write("Visma sandbox stopped.")
+
+    def _faults(self, value: str | None) -> list | None:
+        if not value:
+            return None
+        text = Path(value).read_text() if Path(value).is_file() else value
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--faults is neither a JSON list nor a readable JSON file: {exc}") from None

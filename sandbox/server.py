@@ -1,0 +1,348 @@
+"""The sandbox's HTTP server: Visma Connect's token endpoint, the Sales Order API v3 and control endpoints."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import re
+import socket
+import struct
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import api, seed
+from .state import Fault, SandboxState
+
+CONTROL_NOTE = "control endpoint for tests and demos only"
+_ORDER_PATH = re.compile(r"^/api/v3/SalesOrders(?:/(?P<type>[^/]+)(?:/(?P<id>[^/]+)(?P<lines>/lines)?)?)?$")
+_JSON_TYPES = ("application/json", "text/json")
+
+
+class Dropped(Exception):
+    """Close the connection without an answer."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args) -> None:
+        if not self.server.sandbox.quiet:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    # --- plumbing -------------------------------------------------------------------------------------------------
+    @property
+    def state(self) -> SandboxState:
+        return self.server.sandbox.state
+
+    def _handle(self, method: str) -> None:
+        url = urlsplit(self.path)
+        path, query = unquote(url.path), parse_qs(url.query, keep_blank_values=True)
+        length = int(self.headers.get("Content-Length") or 0)
+        self.raw_body = self.rfile.read(length) if length else b""
+        self.request_id = str(uuid.uuid4())
+        self.rate_headers: dict[str, str] = {}
+        self.tenant_id: str | None = None
+        try:
+            if path.startswith("/_sandbox/"):
+                status, headers, body = self._control(method, path)
+            else:
+                fault = self.state.fault_for(method, path)
+                status, headers, body = self._with_fault(fault, method, path, query)
+        except Dropped:
+            self._drop()
+            self.state.record({"method": method, "path": path, "status": None, "tenant": self.tenant_id})
+            return
+        self.state.record({"method": method, "path": path, "status": status, "tenant": self.tenant_id})
+        self._send(status, headers, body)
+
+    def _with_fault(self, fault: Fault | None, method: str, path: str, query: dict):
+        if fault is None:
+            return self._route(method, path, query)
+        if fault.kind in ("500", "503"):
+            title = "Internal Server Error" if fault.kind == "500" else "Service Unavailable"
+            return int(fault.kind), {}, api.problem(int(fault.kind), title, "Injected fault.")
+        if fault.kind == "429":
+            return self._too_many(fault.retry_after)
+        if fault.kind == "reset":
+            raise Dropped
+        if fault.kind == "expired_token":
+            return self._unauthorized("The access token expired.")
+        if fault.kind == "malformed_json":
+            return 200, {"Content-Type": "application/json"}, b'{"value": [ {"id": "10'
+        if fault.kind == "slow":
+            time.sleep(fault.delay)
+            return self._route(method, path, query)
+        self._route(method, path, query)  # accept_then_drop: do the work, then vanish
+        raise Dropped
+
+    def _drop(self) -> None:
+        """Reset the connection (RST) so the client sees a connection error and no response at all."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    def _send(self, status: int, headers: dict[str, str], body) -> None:
+        payload = body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        content_type = "application/problem+json" if status >= 400 and body is not None else "application/json"
+        all_headers = {"X-Request-Id": self.request_id, **self.rate_headers, **headers}
+        if payload:
+            all_headers.setdefault("Content-Type", f"{content_type}; charset=utf-8")
+        all_headers["Content-Length"] = str(len(payload))
+        for name, value in all_headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+
+    # --- routing --------------------------------------------------------------------------------------------------
+    def _route(self, method: str, path: str, query: dict):
+        if path == "/connect/token":
+            return self._token() if method == "POST" else self._not_allowed()
+        if not path.startswith("/api/v3/"):
+            return 404, {}, api.problem(404, "Not Found", f"No endpoint at {path}.")
+        token = self._authenticate()
+        if isinstance(token, tuple):
+            return token
+        self.tenant_id = token.tenant_id
+        allowed, remaining, reset = self.state.take_rate_budget(f"{token.client_id}:{token.tenant_id}")
+        self.rate_headers = self._rate_headers(remaining, reset)
+        if not allowed:
+            return self._too_many(reset)
+        needed = seed.SCOPE_READ if method == "GET" else seed.SCOPE_WRITE
+        if needed not in token.scopes:
+            return 403, {}, api.problem(403, "Forbidden", f"The access token lacks the scope {needed}.")
+        base = self.server.sandbox.base_url
+        try:
+            return self._api(method, path, query, token.tenant_id, base)
+        except api.BadRequest as exc:
+            return 400, {}, api.problem(400, "One or more validation errors occurred.", exc.detail, errors=exc.errors)
+
+    def _api(self, method: str, path: str, query: dict, tenant_id: str, base: str):
+        if path == "/api/v3/Customers":
+            return api.get_customers(self.state, tenant_id, query, base) if method == "GET" else self._not_allowed()
+        if path == "/api/v3/Inventory":
+            return api.get_inventory(self.state, query, base) if method == "GET" else self._not_allowed()
+        match = _ORDER_PATH.match(path)
+        if match is None:
+            return 404, {}, api.problem(404, "Not Found", f"No endpoint at {path}.")
+        order_type, order_id, lines = match["type"], match["id"], bool(match["lines"])
+        if method == "POST" and order_type is None:
+            return self._create_order(tenant_id, base)
+        if method != "GET":
+            return self._not_allowed()
+        if order_id is None:
+            return api.list_sales_orders(self.state, tenant_id, query, base, order_type)
+        return api.get_sales_order(self.state, tenant_id, order_type, order_id, lines, query, base)
+
+    def _create_order(self, tenant_id: str, base: str):
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type not in _JSON_TYPES and not (
+            content_type.startswith("application/") and content_type.endswith("+json")
+        ):
+            return 415, {}, api.problem(415, "Unsupported Media Type", "Send the order as application/json.")
+        try:
+            body = json.loads(self.raw_body or b"null")
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return 400, {}, api.problem(400, "One or more validation errors occurred.", f"Invalid JSON: {exc}")
+        return api.create_sales_order(self.state, tenant_id, body, base)
+
+    def _not_allowed(self):
+        return 405, {}, api.problem(405, "Method Not Allowed")
+
+    # --- auth -----------------------------------------------------------------------------------------------------
+    def _authenticate(self):
+        header = self.headers.get("Authorization") or ""
+        if not header.startswith("Bearer "):
+            return self._unauthorized("An access token is required.")
+        token = self.state.lookup_token(header[len("Bearer ") :].strip())
+        return token or self._unauthorized("The access token is invalid or expired.")
+
+    def _unauthorized(self, detail: str):
+        return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, api.problem(401, "Unauthorized", detail)
+
+    def _too_many(self, retry_after: int):
+        self.rate_headers = self.rate_headers or self._rate_headers(0, retry_after)
+        body = api.problem(429, "Too Many Requests", f"Rate limit exceeded. Retry after {retry_after} seconds.")
+        return 429, {"Retry-After": str(retry_after)}, body
+
+    def _rate_headers(self, remaining: int, reset: int) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.state.rate_limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Policy": "4-fixed-window",
+        }
+
+    def _token(self):
+        if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+            return self._oauth_error(400, "invalid_request", "Use application/x-www-form-urlencoded.")
+        form = {k: v[-1] for k, v in parse_qs(self.raw_body.decode("utf-8", "replace")).items()}
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        basic = self.headers.get("Authorization") or ""
+        if basic.startswith("Basic "):
+            try:
+                client_id, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return self._oauth_error(401, "invalid_client", "Malformed Basic credentials.")
+        tenant_id = form.get("tenant_id", "")
+        self.tenant_id = tenant_id or None
+        if client_id:
+            self.state.count_token_request(client_id, tenant_id)
+        if "grant_type" not in form:
+            return self._oauth_error(400, "invalid_request", "grant_type is missing.")
+        if form["grant_type"] != "client_credentials":
+            return self._oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported.")
+        if client_id != self.state.client_id or secret != self.state.client_secret:
+            return self._oauth_error(401, "invalid_client", "Unknown client or wrong client secret.")
+        scopes = tuple(form.get("scope", "").split())
+        if not scopes:
+            return self._oauth_error(400, "invalid_scope", "scope is required.")
+        if any(s not in self.state.granted_scopes for s in scopes):
+            return self._oauth_error(
+                400, "invalid_scope", "The application's API integration does not grant a requested scope."
+            )
+        tenant = self.state.tenants.get(tenant_id)
+        if not tenant_id or tenant is None or not tenant["approved"]:
+            return self._oauth_error(400, "invalid_tenant", "The tenant has not approved the application.")
+        if any(s not in tenant["scopes"] for s in scopes):
+            return self._oauth_error(400, "invalid_scope", "The tenant has not approved a requested scope.")
+        token, lifetime = self.state.issue_token(tenant_id, scopes)
+        return (
+            200,
+            {"Cache-Control": "no-store"},
+            {
+                "access_token": token,
+                "expires_in": lifetime,
+                "token_type": "Bearer",
+                "scope": " ".join(scopes),
+            },
+        )
+
+    def _oauth_error(self, status: int, error: str, description: str):
+        return (
+            status,
+            {"Cache-Control": "no-store", "Content-Type": "application/json"},
+            {
+                "error": error,
+                "error_description": description,
+            },
+        )
+
+    # --- control --------------------------------------------------------------------------------------------------
+    def _control(self, method: str, path: str):
+        state = self.state
+        if (method, path) == ("GET", "/_sandbox/orders"):
+            body = {"orders": state.orders()}
+        elif (method, path) == ("GET", "/_sandbox/requests"):
+            body = {"requests": state.request_log()}
+        elif (method, path) == ("GET", "/_sandbox/tokens"):
+            body = {"token_requests": dict(state.token_counts)}
+        elif (method, path) == ("GET", "/_sandbox/health"):
+            body = {"status": "ok"}
+        elif (method, path) == ("POST", "/_sandbox/faults"):
+            try:
+                state.set_faults(json.loads(self.raw_body or b"[]"))
+            except (ValueError, TypeError, AttributeError) as exc:
+                return 400, {}, {"sandbox": CONTROL_NOTE, "error": str(exc)}
+            body = {"faults": len(state.faults)}
+        elif (method, path) == ("DELETE", "/_sandbox/faults"):
+            state.set_faults([])
+            body = {"faults": 0}
+        elif (method, path) == ("POST", "/_sandbox/reset"):
+            state.reset()
+            body = {"reset": True}
+        else:
+            return 404, {}, {"sandbox": CONTROL_NOTE, "error": "unknown control endpoint"}
+        return 200, {}, {"sandbox": CONTROL_NOTE, **body}
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    sandbox: SandboxServer
+
+
+class SandboxServer:
+    """A running sandbox on a loopback port; `port=0` picks a free one."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        client_secret: str,
+        customers: int = 40,
+        token_lifetime: int = seed.DEFAULT_TOKEN_LIFETIME,
+        rate_limit: int = 1000,
+        rate_window: int = 3600,
+        faults: list | None = None,
+        state_file: str | None = None,
+        quiet: bool = True,
+    ):
+        self.state = SandboxState(client_secret, customers, token_lifetime, rate_limit, rate_window)
+        self.state_file, self.quiet = state_file, quiet
+        if state_file:
+            from pathlib import Path
+
+            if Path(state_file).exists():
+                self.state.load(state_file)
+        if faults:
+            self.state.set_faults(faults)
+        self._httpd = _HTTPServer((host, port), Handler)
+        self._httpd.sandbox = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/connect/token"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="visma-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self.state_file:
+            self.state.save(self.state_file)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

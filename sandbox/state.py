@@ -1,0 +1,217 @@
+"""Everything the sandbox remembers, behind one lock. Inspectable from tests through `SandboxServer.state`."""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import seed
+
+FAULT_KINDS = {"500", "503", "429", "slow", "reset", "malformed_json", "expired_token", "accept_then_drop"}
+
+
+@dataclass
+class Token:
+    client_id: str
+    tenant_id: str
+    scopes: tuple[str, ...]
+    expires_at: float
+
+
+@dataclass
+class Fault:
+    kind: str
+    path: str = "/"
+    method: str | None = None
+    probability: float | None = None
+    sequence: list[bool] | None = None
+    times: int | None = None
+    delay: float = 5.0
+    retry_after: int = 1
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Fault:
+        kind = str(data.get("kind", ""))
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(sorted(FAULT_KINDS))}")
+        return cls(
+            kind=kind,
+            path=str(data.get("path", "/")),
+            method=(str(data["method"]).upper() if data.get("method") else None),
+            probability=data.get("probability"),
+            sequence=list(data["sequence"]) if data.get("sequence") is not None else None,
+            times=data.get("times"),
+            delay=float(data.get("delay", 5.0)),
+            retry_after=int(data.get("retry_after", 1)),
+        )
+
+    def fires(self, method: str, path: str, rng: random.Random) -> bool:
+        """Whether this fault applies to the request; consumes one step of a sequence or count."""
+        if not path.startswith(self.path) or (self.method and self.method != method):
+            return False
+        if self.sequence is not None:
+            return self.sequence.pop(0) if self.sequence else False
+        if self.times is not None:
+            if self.times <= 0:
+                return False
+            self.times -= 1
+            return True
+        if self.probability is not None:
+            return rng.random() < self.probability
+        return True
+
+
+@dataclass
+class SandboxState:
+    client_secret: str
+    customers_per_tenant: int = 40
+    token_lifetime: int = seed.DEFAULT_TOKEN_LIFETIME
+    rate_limit: int = 1000
+    rate_window: int = 3600
+    seed_value: int = 1
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.client_id = seed.DEMO_CLIENT_ID
+            self.granted_scopes = (seed.SCOPE_READ, seed.SCOPE_WRITE)
+            self.tenants = {tid: {"name": n, "approved": a, "scopes": s} for tid, (n, a, s) in seed.TENANTS.items()}
+            self._customers = {
+                tid: {c["id"]: c for c in seed.customers_for(tid, self.customers_per_tenant)} for tid in self.tenants
+            }
+            self.inventory = seed.inventory_items()
+            self.tokens: dict[str, Token] = {}
+            self.token_counts: dict[str, int] = {}
+            self.sales_orders: list[dict] = []
+            self.counters: dict[str, int] = {}
+            self.log: list[dict] = []
+            self.faults: list[Fault] = []
+            self.rng = random.Random(self.seed_value)
+            self.windows: dict[str, tuple[float, int]] = {}
+
+    # --- tokens ---------------------------------------------------------------------------------------------------
+    def issue_token(self, tenant_id: str, scopes: tuple[str, ...]) -> tuple[str, int]:
+        with self.lock:
+            token = secrets.token_urlsafe(32)
+            self.tokens[token] = Token(self.client_id, tenant_id, scopes, time.time() + self.token_lifetime)
+            return token, self.token_lifetime
+
+    def count_token_request(self, client_id: str, tenant_id: str) -> None:
+        with self.lock:
+            key = f"{client_id}:{tenant_id}"
+            self.token_counts[key] = self.token_counts.get(key, 0) + 1
+
+    def token_request_count(self, client_id: str = seed.DEMO_CLIENT_ID, tenant_id: str = seed.TENANT_FULL) -> int:
+        with self.lock:
+            return self.token_counts.get(f"{client_id}:{tenant_id}", 0)
+
+    def lookup_token(self, token: str) -> Token | None:
+        with self.lock:
+            found = self.tokens.get(token)
+            return found if found and found.expires_at > time.time() else None
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.tokens.clear()
+
+    def rotate_client_secret(self, new_secret: str) -> None:
+        with self.lock:
+            self.client_secret = new_secret
+
+    # --- customers ------------------------------------------------------------------------------------------------
+    def customers(self, tenant_id: str) -> list[dict]:
+        with self.lock:
+            return [dict(c) for c in self._customers.get(tenant_id, {}).values()]
+
+    def find_customer(self, tenant_id: str, number: str) -> dict | None:
+        with self.lock:
+            return self._customers.get(tenant_id, {}).get(number)
+
+    def add_customer(self, tenant_id: str, **fields) -> dict:
+        with self.lock:
+            internal_id = 5000 + sum(len(c) for c in self._customers.values()) + len(self.log)
+            customer = {"internalId": internal_id, "status": "Active", "name": None, **fields}
+            self._customers.setdefault(tenant_id, {})[customer["id"]] = customer
+            return customer
+
+    def update_customer(self, tenant_id: str, number: str, **fields) -> None:
+        with self.lock:
+            self._customers[tenant_id][number].update(fields)
+
+    def remove_customer(self, tenant_id: str, number: str) -> None:
+        with self.lock:
+            self._customers[tenant_id].pop(number, None)
+
+    # --- sales orders ---------------------------------------------------------------------------------------------
+    def store_order(self, tenant_id: str, body: dict) -> dict:
+        with self.lock:
+            order_type = body["type"]
+            self.counters[order_type] = self.counters.get(order_type, 0) + 1
+            now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            order = {
+                "tenant_id": tenant_id,
+                "type": order_type,
+                "orderId": f"{self.counters[order_type]:06d}",
+                "body": body,
+                "customerOrder": (body.get("customer") or {}).get("order"),
+                "customerRefNo": (body.get("customer") or {}).get("refNo"),
+                "createdAt": now,
+                "lastModified": now,
+            }
+            self.sales_orders.append(order)
+            return order
+
+    def orders(self, tenant_id: str | None = None) -> list[dict]:
+        with self.lock:
+            return [dict(o) for o in self.sales_orders if tenant_id is None or o["tenant_id"] == tenant_id]
+
+    # --- faults, rate limits, request log -------------------------------------------------------------------------
+    def set_faults(self, faults: list[dict]) -> None:
+        parsed = [Fault.from_dict(f) for f in faults]
+        with self.lock:
+            self.faults = parsed
+
+    def fault_for(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            return next((f for f in self.faults if f.fires(method, path, self.rng)), None)
+
+    def take_rate_budget(self, key: str) -> tuple[bool, int, int]:
+        """(allowed, remaining, seconds until the window resets) for one request of a client+tenant."""
+        with self.lock:
+            now = time.time()
+            started, used = self.windows.get(key, (now, 0))
+            if now - started >= self.rate_window:
+                started, used = now, 0
+            allowed = used < self.rate_limit
+            if allowed:
+                used += 1
+            self.windows[key] = (started, used)
+            return allowed, max(0, self.rate_limit - used), max(1, int(started + self.rate_window - now))
+
+    def record(self, entry: dict) -> None:
+        with self.lock:
+            self.log.append(entry)
+
+    def request_log(self) -> list[dict]:
+        with self.lock:
+            return list(self.log)
+
+    # --- persistence ----------------------------------------------------------------------------------------------
+    def save(self, path: str) -> None:
+        with self.lock:
+            data = {"customers": self._customers, "orders": self.sales_orders, "counters": self.counters}
+        Path(path).write_text(json.dumps(data))
+
+    def load(self, path: str) -> None:
+        data = json.loads(Path(path).read_text())
+        with self.lock:
+            self._customers, self.sales_orders, self.counters = data["customers"], data["orders"], data["counters"]
