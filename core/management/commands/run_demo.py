@@ -59,7 +59,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         try:
-            if self._wait_until_up(f"http://127.0.0.1:{port}/login/", children):
+            urls = (f"http://127.0.0.1:{port}/login/", f"http://127.0.0.1:{sandbox_port}/_sandbox/health")
+            if all(self._wait_until_up(url, children) for url in urls):
                 self._banner(port, sandbox_port, password, summary)
             while not stopping and all(child.poll() is None for child in children):
                 time.sleep(0.5)
