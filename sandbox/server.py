@@ -105,7 +105,8 @@ class Handler(BaseHTTPRequestHandler):
         payload = body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
         content_type = "application/problem+json" if status >= 400 and body is not None else "application/json"
-        all_headers = {"X-Request-Id": self.request_id, **self.rate_headers, **headers}
+        rate_headers = self.rate_headers or self._rate_headers(self.state.rate_limit, self.state.rate_window)
+        all_headers = {"X-Request-Id": self.request_id, **rate_headers, **headers}
         if payload:
             all_headers.setdefault("Content-Type", f"{content_type}; charset=utf-8")
         all_headers["Content-Length"] = str(len(payload))

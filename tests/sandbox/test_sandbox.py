@@ -377,3 +377,22 @@ def test_management_command_serves_and_stops(tmp_path):
         process.terminate()
         output, _ = process.communicate(timeout=10)
     assert "client secret  cmd-secret" in output and "NOT approved" in output
+
+
+def test_rate_limit_headers_are_on_token_and_error_responses_too(server):
+    for response in (
+        token(server),
+        token(server, client_secret="wrong"),
+        requests.get(server.api_url + "/api/v3/Customers", timeout=5),
+    ):
+        assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Policy"} <= set(
+            response.headers
+        )
+
+
+def test_faults_can_be_configured_at_start():
+    plan = [{"method": "GET", "path": "/api/v3/Customers", "kind": "503", "times": 1}]
+    with SandboxServer(client_secret=SECRET, faults=plan) as faulty:
+        headers = auth(faulty)
+        assert requests.get(faulty.api_url + "/api/v3/Customers", headers=headers, timeout=5).status_code == 503
+        assert requests.get(faulty.api_url + "/api/v3/Customers", headers=headers, timeout=5).status_code == 200
