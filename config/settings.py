@@ -96,6 +96,7 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Cache and queue ----------------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -173,6 +174,14 @@ VISMA_TOKEN_URL = env.str("VISMA_TOKEN_URL", default="https://connect.visma.com/
 VISMA_API_URL = env.str("VISMA_API_URL", default="https://salesorder.visma.net")
 VISMA_CONNECT_TIMEOUT = env.float("VISMA_CONNECT_TIMEOUT", default=3.05)
 VISMA_READ_TIMEOUT = env.float("VISMA_READ_TIMEOUT", default=30.0)
+VISMA_SANDBOX_CLIENT_SECRET = env.str("VISMA_SANDBOX_CLIENT_SECRET", default="")
+
+# --- Customer sync ------------------------------------------------------------------------------------------------
+CUSTOMER_SYNC_MINUTES = env.int("CUSTOMER_SYNC_MINUTES", default=60)
+CUSTOMER_SYNC_PAGE_SIZE = env.int("CUSTOMER_SYNC_PAGE_SIZE", default=1000)
+CUSTOMER_SYNC_MAX_WAIT = env.int("CUSTOMER_SYNC_MAX_WAIT", default=120)
+CUSTOMER_SYNC_STALE_MINUTES = 10
+CUSTOMER_SYNC_TASK_TIMEOUT = 900
 
 # --- I18N, static -------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

@@ -8,6 +8,7 @@ from orders.views import dashboard
 urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("", include("core.urls")),
+    path("tenants/", include("tenants.urls")),
     path("admin/", admin.site.urls),
 ]
 

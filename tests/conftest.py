@@ -65,3 +65,45 @@ def clerk_client(order_clerk) -> Client:
 @pytest.fixture
 def viewer_client(viewer) -> Client:
     return logged_in(viewer)
+
+
+SANDBOX_SECRET = "sandbox-secret-for-the-suite"
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    from sandbox.server import SandboxServer
+
+    with SandboxServer(client_secret=SANDBOX_SECRET, customers=40) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The session's sandbox on a loopback port, with fresh state and the suite's secret."""
+    sandbox_server.state.reset()
+    sandbox_server.state.rotate_client_secret(SANDBOX_SECRET)
+    return sandbox_server
+
+
+@pytest.fixture
+def application(sandbox):
+    from tenants.models import ServiceApplication
+
+    app = ServiceApplication(
+        name="Portal (sandbox)",
+        client_id="portal-demo-app",
+        token_url=sandbox.token_url,
+        api_url=sandbox.api_url,
+    )
+    app.set_secret(SANDBOX_SECRET)
+    app.save()
+    return app
+
+
+@pytest.fixture
+def tenant(application):
+    from sandbox.seed import TENANT_FULL
+    from tenants.models import Tenant
+
+    return Tenant.objects.create(application=application, tenant_id=TENANT_FULL, name="Nordlys Handel AS")

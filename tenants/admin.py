@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from .customer_admin import CustomerAdmin, CustomerSyncAdmin  # noqa: F401 - registers them
+from .models import ServiceApplication, Tenant
+
+
+class ServiceApplicationForm(forms.ModelForm):
+    """The client secret is write-only: never rendered back; leaving it blank keeps the stored one."""
+
+    client_secret = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Generated in the Visma Developer Portal (Credentials tab). Leave blank to keep the current secret.",
+    )
+
+    class Meta:
+        model = ServiceApplication
+        fields = ["name", "client_id", "description", "token_url", "api_url", "token_lifetime", "active"]
+
+    def clean_client_secret(self) -> str:
+        secret = self.cleaned_data["client_secret"]
+        if not secret and not (self.instance and self.instance.has_secret):
+            raise forms.ValidationError("A client secret is required for a new application.")
+        return secret
+
+    def save(self, commit: bool = True):
+        application = super().save(commit=False)
+        if self.cleaned_data.get("client_secret"):
+            application.set_secret(self.cleaned_data["client_secret"])
+        if commit:
+            application.save()
+        return application
+
+
+@admin.register(ServiceApplication)
+class ServiceApplicationAdmin(admin.ModelAdmin):
+    form = ServiceApplicationForm
+    list_display = ("name", "client_id", "active", "secret_set_at", "token_lifetime", "updated_at")
+    list_filter = ("active",)
+    search_fields = ("name", "client_id")
+    readonly_fields = ("secret_set_at",)
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "tenant_id",
+        "application",
+        "can_read",
+        "can_write",
+        "active",
+        "last_check_ok",
+        "last_token_at",
+    )
+    list_filter = ("active", "can_write", "application", "last_check_ok")
+    search_fields = ("name", "tenant_id")
+    list_select_related = ("application",)
+    readonly_fields = (
+        "last_check_at",
+        "last_check_ok",
+        "last_check_message",
+        "last_token_at",
+        "last_token_expires_at",
+        "last_token_error",
+        "last_token_error_at",
+        "token_failures",
+    )

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from . import crypto
+
+SCOPE_READ = "visma.net.erp.salesorder:read"
+SCOPE_WRITE = "visma.net.erp.salesorder:write"
+
+
+def default_token_url() -> str:
+    return settings.VISMA_TOKEN_URL
+
+
+def default_api_url() -> str:
+    return settings.VISMA_API_URL
+
+
+class ServiceApplication(models.Model):
+    """The service application registered in the Visma Developer Portal (client credentials).
+
+    The client secret is stored encrypted and can never be read back through the UI; `secret_version` changes with
+    every new secret, so cached tokens of the old one stop being used at once.
+    """
+
+    name = models.CharField(max_length=200)
+    client_id = models.CharField("client ID", max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    encrypted_secret = models.TextField(blank=True, editable=False)
+    secret_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    secret_version = models.PositiveIntegerField(default=0, editable=False)
+    token_url = models.URLField("token URL", default=default_token_url)
+    api_url = models.URLField("API URL", default=default_api_url)
+    token_lifetime = models.PositiveIntegerField(default=3600, help_text="Seconds, as set in the Developer Portal.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    def __repr__(self) -> str:
+        return f"<ServiceApplication {self.pk} {self.client_id}>"
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.encrypted_secret)
+
+    def set_secret(self, secret: str) -> None:
+        self.encrypted_secret = crypto.encrypt(secret)
+        self.secret_set_at = timezone.now()
+        self.secret_version += 1
+
+    def client_secret(self) -> str:
+        if not self.encrypted_secret:
+            raise crypto.EncryptionKeyError(f"No client secret is stored for {self.client_id}.")
+        return crypto.decrypt(self.encrypted_secret)
+
+
+class Tenant(models.Model):
+    """A customer organisation (Visma tenant) that approved the service application in the Visma App Store."""
+
+    application = models.ForeignKey(ServiceApplication, on_delete=models.PROTECT, related_name="tenants")
+    tenant_id = models.UUIDField("tenant ID")
+    name = models.CharField(max_length=200)
+    can_read = models.BooleanField("read scope approved", default=True)
+    can_write = models.BooleanField("write scope approved", default=True)
+    active = models.BooleanField(default=True)
+    last_check_at = models.DateTimeField(null=True, blank=True)
+    last_check_ok = models.BooleanField(null=True)
+    last_check_message = models.TextField(blank=True)
+    last_token_at = models.DateTimeField(null=True, blank=True)
+    last_token_expires_at = models.DateTimeField(null=True, blank=True)
+    last_token_error = models.TextField(blank=True)
+    last_token_error_at = models.DateTimeField(null=True, blank=True)
+    token_failures = models.PositiveIntegerField(default=0, help_text="Token requests failed in a row.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "tenant_id"], name="tenant_unique_per_application")
+        ]
+        permissions = [
+            ("check_connection", "Can test the Visma connection"),
+            ("sync_customers", "Can sync customers from Visma"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """What the portal asks Visma for: read always (every tenant-bound call needs it), write when approved."""
+        return (SCOPE_READ, SCOPE_WRITE) if self.can_write else (SCOPE_READ,)
+
+
+from .customer_models import Customer, CustomerSync  # noqa: E402, F401 - models in their own module

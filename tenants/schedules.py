@@ -1,0 +1,19 @@
+"""Recurring tasks, created and kept in step with settings by every `migrate`: no manual steps."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def ensure_schedules(**kwargs) -> None:
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name="customer-sync",
+        defaults={
+            "func": "tenants.tasks.sync_all_tenants",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": settings.CUSTOMER_SYNC_MINUTES,
+            "repeats": -1,
+        },
+    )

@@ -1,0 +1,218 @@
+"""Customer sync: follow every page of `GET /api/v3/Customers` and upsert each page with one bulk statement."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .customer_models import Customer, CustomerSync
+from .models import Tenant
+from .visma import RateLimited, VismaClient, VismaError
+
+logger = logging.getLogger(__name__)
+
+# Fields copied from Visma on every sync; first_seen_at is set once and never updated.
+SYNCED_FIELDS = [
+    "internal_id",
+    "name",
+    "status",
+    "currency",
+    "customer_class",
+    "address_line1",
+    "address_line2",
+    "postal_code",
+    "country",
+    "location_id",
+    "location_name",
+    "location_country",
+    "location_warehouse",
+]
+MAX_RATE_LIMIT_WAITS = 5
+
+
+class SyncAlreadyRunning(Exception):
+    def __init__(self, running: CustomerSync):
+        super().__init__(
+            f"A customer sync of {running.tenant} is already running (started {running.started_at:%H:%M})."
+        )
+        self.running = running
+
+
+def customer_fields(dto: dict) -> dict:
+    """Map one `CustomerDto` to model fields; missing or null values become empty strings."""
+    location = dto.get("defaultLocation") or {}
+
+    def text(value, limit: int) -> str:
+        return ("" if value is None else str(value))[:limit]
+
+    return {
+        "number": text(dto.get("id"), 30),
+        "internal_id": dto.get("internalId"),
+        "name": text(dto.get("name"), 255),
+        "status": text(dto.get("status"), 30),
+        "currency": text(dto.get("currencyId"), 10),
+        "customer_class": text(dto.get("customerClassId"), 30),
+        "address_line1": text(dto.get("addressLine1"), 255),
+        "address_line2": text(dto.get("addressLine2"), 255),
+        "postal_code": text(dto.get("postalCode"), 20),
+        "country": text(dto.get("country"), 10),
+        "location_id": text(location.get("id"), 30),
+        "location_name": text(location.get("name"), 255),
+        "location_country": text(location.get("countryId"), 10),
+        "location_warehouse": text(location.get("warehouseId"), 30),
+    }
+
+
+def start_sync(tenant: Tenant, trigger: str, user=None, *, enqueue: bool = True) -> CustomerSync:
+    """Record a new running sync and (unless told not to) enqueue it after commit.
+
+    Raises SyncAlreadyRunning when the tenant already has a running sync.
+    """
+    _expire_stale_runs(tenant)
+    try:
+        with transaction.atomic():
+            sync = CustomerSync.objects.create(tenant=tenant, trigger=trigger, started_by=user)
+    except IntegrityError:
+        running = CustomerSync.objects.filter(tenant=tenant, outcome=CustomerSync.Outcome.RUNNING).first()
+        if running is None:  # finished between our insert and this read
+            return start_sync(tenant, trigger, user, enqueue=enqueue)
+        raise SyncAlreadyRunning(running) from None
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(sync.pk))
+    return sync
+
+
+def _enqueue(sync_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(
+        "tenants.tasks.sync_customers",
+        sync_id,
+        task_name=f"customer-sync-{sync_id}",
+        group="customer-sync",
+        timeout=settings.CUSTOMER_SYNC_TASK_TIMEOUT,
+    )
+
+
+def _expire_stale_runs(tenant: Tenant) -> None:
+    """A run whose worker died never finishes; after a quiet spell it no longer blocks new runs."""
+    cutoff = timezone.now() - timedelta(minutes=settings.CUSTOMER_SYNC_STALE_MINUTES)
+    CustomerSync.objects.filter(tenant=tenant, outcome=CustomerSync.Outcome.RUNNING, heartbeat_at__lt=cutoff).update(
+        outcome=CustomerSync.Outcome.FAILED,
+        finished_at=timezone.now(),
+        error="The sync stopped responding (the worker was probably restarted). Customers fetched so far are kept.",
+    )
+
+
+def run_sync(
+    sync_id: int,
+    *,
+    on_page: Callable[[CustomerSync], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CustomerSync:
+    """Fetch every page for the sync's tenant. Records progress per page; never raises for Visma errors."""
+    # The queue may deliver a task twice (ORM broker redelivery); only the delivery that claims the run works on it.
+    claimed = CustomerSync.objects.filter(
+        pk=sync_id, outcome=CustomerSync.Outcome.RUNNING, claimed_at__isnull=True
+    ).update(claimed_at=timezone.now(), heartbeat_at=timezone.now())
+    sync = CustomerSync.objects.select_related("tenant__application").get(pk=sync_id)
+    if not claimed:
+        return sync
+    client = VismaClient(sync.tenant)
+    page_size = settings.CUSTOMER_SYNC_PAGE_SIZE
+    page_index = 0
+    waits = 0
+    try:
+        while True:
+            try:
+                page = client.get_customers(page_index=page_index, page_size=page_size)
+            except RateLimited as exc:
+                waits += 1
+                wait = exc.retry_after or 1
+                if waits > MAX_RATE_LIMIT_WAITS or wait > settings.CUSTOMER_SYNC_MAX_WAIT:
+                    raise
+                logger.info("Customer sync %s rate limited; waiting %s s", sync.pk, wait)
+                sleep(wait)
+                continue
+            _upsert_page(sync, page.value)
+            sync.pages += 1
+            sync.fetched += len(page.value)
+            sync.total = page.total_count
+            sync.heartbeat_at = timezone.now()
+            sync.save(update_fields=["pages", "fetched", "total", "created", "updated", "heartbeat_at"])
+            if on_page:
+                on_page(sync)
+            if not page.next_page or not page.value:
+                break
+            page_index += 1
+    except VismaError as exc:
+        return _finish(sync, CustomerSync.Outcome.FAILED, _stopped_message(sync, page_index, str(exc)))
+    except Exception:
+        logger.exception("Customer sync %s crashed", sync.pk)
+        _finish(sync, CustomerSync.Outcome.FAILED, _stopped_message(sync, page_index, "Unexpected error (logged)."))
+        raise
+    sync.removed = Customer.objects.filter(
+        tenant=sync.tenant, removed_at__isnull=True, last_seen_at__lt=sync.started_at
+    ).update(removed_at=timezone.now())
+    return _finish(sync, CustomerSync.Outcome.SUCCEEDED, "")
+
+
+def _stopped_message(sync: CustomerSync, page_index: int, reason: str) -> str:
+    return (
+        f"{reason} Stopped at page {page_index + 1} after {sync.fetched} customers; those are kept, "
+        "and no customer was marked as removed because the run was incomplete."
+    )
+
+
+def _finish(sync: CustomerSync, outcome: str, error: str) -> CustomerSync:
+    sync.outcome = outcome
+    sync.error = error
+    sync.finished_at = timezone.now()
+    sync.save(update_fields=["outcome", "error", "finished_at", "removed"])
+    return sync
+
+
+def _upsert_page(sync: CustomerSync, dtos: list[dict]) -> None:
+    """One read and one bulk upsert per page, whatever its size."""
+    rows = {}
+    for dto in dtos:
+        fields = customer_fields(dto)
+        if fields["number"]:
+            rows[fields["number"]] = fields
+    if not rows:
+        return
+    existing = {
+        c["number"]: c
+        for c in Customer.objects.filter(tenant=sync.tenant, number__in=rows).values(
+            "number", "removed_at", *SYNCED_FIELDS
+        )
+    }
+    seen_at = sync.started_at
+    customers = [
+        Customer(tenant=sync.tenant, first_seen_at=seen_at, last_seen_at=seen_at, removed_at=None, **fields)
+        for fields in rows.values()
+    ]
+    with transaction.atomic():
+        Customer.objects.bulk_create(
+            customers,
+            update_conflicts=True,
+            unique_fields=["tenant", "number"],
+            update_fields=[*SYNCED_FIELDS, "last_seen_at", "removed_at"],
+        )
+    sync.created += sum(1 for number in rows if number not in existing)
+    sync.updated += sum(
+        1
+        for number, fields in rows.items()
+        if number in existing
+        and (existing[number]["removed_at"] is not None or any(existing[number][f] != fields[f] for f in SYNCED_FIELDS))
+    )
+
+
+def last_sync(tenant: Tenant) -> CustomerSync | None:
+    return CustomerSync.objects.filter(tenant=tenant).order_by("-started_at").first()

@@ -1,0 +1,24 @@
+"""django-q2 entry points: thin, they take ids and call services."""
+
+from __future__ import annotations
+
+from . import sync
+
+
+def sync_customers(sync_id: int) -> str:
+    result = sync.run_sync(sync_id)
+    return f"{result.get_outcome_display()}: {result.fetched} fetched, {result.created} new, {result.removed} removed"
+
+
+def sync_all_tenants() -> str:
+    """The schedule: one sync per active tenant that may read, skipping tenants whose sync is still running."""
+    from .models import Tenant
+
+    started = skipped = 0
+    for tenant in Tenant.objects.filter(active=True, can_read=True, application__active=True):
+        try:
+            sync.start_sync(tenant, trigger=sync.CustomerSync.Trigger.SCHEDULE)
+            started += 1
+        except sync.SyncAlreadyRunning:
+            skipped += 1
+    return f"{started} started, {skipped} already running"
