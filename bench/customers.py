@@ -61,6 +61,7 @@ def main() -> list[tuple[str, str]]:
     settings.CUSTOMER_SYNC_PAGE_SIZE = PAGE_SIZE
     secret = "bench-secret-" + "x" * 20
     rows: list[tuple[str, str]] = []
+    print(f"Syncing {CUSTOMERS:,} customers from the sandbox…", flush=True)
     with SandboxServer(port=0, client_secret=secret, customers=CUSTOMERS, rate_limit=10**9) as sandbox:
         tenants = register_sandbox(sandbox.base_url, secret)
         tenant = next(t for t in tenants if str(t.tenant_id) == TENANT_FULL)
@@ -75,6 +76,7 @@ def main() -> list[tuple[str, str]]:
         rows.append(("customer sync, 10,000 customers: portal (fetch + upsert)", f"{portal:.2f} s"))
         rows.append(("customer sync ratio portal / bare (goal <= 1.5)", f"{portal / bare:.2f}x"))
 
+    print(f"Filling the database to {LIST_ROWS:,} customers for the list page…", flush=True)
     existing = Customer.objects.count()
     Customer.objects.bulk_create(
         (

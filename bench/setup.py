@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 def configure_django() -> Path:
     """Point Django at a fresh database file in a temporary folder and migrate it."""
     folder = Path(tempfile.mkdtemp(prefix="portal-bench-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"
     os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{folder / 'bench.sqlite3'}")
     os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
     os.environ["FIELD_ENCRYPTION_KEY"] = Fernet.generate_key().decode()

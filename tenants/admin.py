@@ -17,6 +17,9 @@ class ServiceApplicationForm(forms.ModelForm):
         help_text="Generated in the Visma Developer Portal (Credentials tab). Leave blank to keep the current secret.",
     )
 
+    token_url = forms.URLField(label="Token URL", assume_scheme="https", max_length=200)
+    api_url = forms.URLField(label="API URL", assume_scheme="https", max_length=200)
+
     class Meta:
         model = ServiceApplication
         fields = ["name", "client_id", "description", "token_url", "api_url", "token_lifetime", "active"]

@@ -2,13 +2,22 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import customer_views
+from . import customer_views, views
 
 app_name = "tenants"
 
 urlpatterns = [
-    path("customers/", customer_views.customer_list, name="customer-list"),
-    path("customers/<int:pk>/", customer_views.customer_detail, name="customer-detail"),
+    path("", views.tenant_list, name="tenant-list"),
+    path("new/", views.tenant_create, name="tenant-create"),
+    path("<int:pk>/", views.tenant_detail, name="tenant-detail"),
+    path("<int:pk>/edit/", views.tenant_edit, name="tenant-edit"),
+    path("<int:pk>/deactivate/", views.tenant_deactivate, name="tenant-deactivate"),
+    path("<int:pk>/check/", views.tenant_check, name="tenant-check"),
     path("<int:pk>/sync/", customer_views.sync_start, name="sync-start"),
     path("<int:pk>/sync/status/", customer_views.sync_status, name="sync-status"),
+    path("applications/new/", views.application_create, name="application-create"),
+    path("applications/<int:pk>/", views.application_detail, name="application-detail"),
+    path("applications/<int:pk>/edit/", views.application_edit, name="application-edit"),
+    path("customers/", customer_views.customer_list, name="customer-list"),
+    path("customers/<int:pk>/", customer_views.customer_detail, name="customer-detail"),
 ]

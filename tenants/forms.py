@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django import forms
+
+from .admin import ServiceApplicationForm
+from .models import Tenant
+
+
+class ApplicationForm(ServiceApplicationForm):
+    """Same rules as the admin form: the secret is write-only and blank keeps the stored one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.secret_set_at:
+            when = self.instance.secret_set_at.strftime("%Y-%m-%d %H:%M")
+            self.fields[
+                "client_secret"
+            ].help_text = f"Set on {when}. Leave blank to keep it; type a new one to replace it."
+
+
+class TenantForm(forms.ModelForm):
+    class Meta:
+        model = Tenant
+        fields = ["application", "name", "tenant_id", "can_read", "can_write", "active"]
+        help_texts = {
+            "tenant_id": "The customer's company tenant ID (UUID), shown once they approve the app in the App Store.",
+            "can_write": "The customer approved the write scope: orders can be submitted.",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("can_write") and not cleaned.get("can_read"):
+            self.add_error("can_read", "Submitting orders needs the read scope too (to find orders after a timeout).")
+        return cleaned
