@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from .customer_admin import CustomerAdmin, CustomerSyncAdmin  # noqa: F401 - registers them
 from .models import ServiceApplication, Tenant
@@ -48,8 +48,23 @@ class ServiceApplicationAdmin(admin.ModelAdmin):
     readonly_fields = ("secret_set_at",)
 
 
+@admin.action(description="Test Visma connection", permissions=["check_connection"])
+def test_connection(modeladmin, request, queryset):
+    from .services import check_connection
+
+    for tenant in queryset.select_related("application"):
+        report = check_connection(tenant)
+        level = messages.SUCCESS if report.ok else messages.ERROR
+        modeladmin.message_user(request, f"{tenant.name}: {report.summary}", level)
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
+    actions = [test_connection]
+
+    def has_check_connection_permission(self, request) -> bool:
+        return request.user.has_perm("tenants.check_connection")
+
     list_display = (
         "name",
         "tenant_id",

@@ -18,6 +18,7 @@ urlpatterns = [
     path("applications/new/", views.application_create, name="application-create"),
     path("applications/<int:pk>/", views.application_detail, name="application-detail"),
     path("applications/<int:pk>/edit/", views.application_edit, name="application-edit"),
+    path("applications/<int:pk>/deactivate/", views.application_deactivate, name="application-deactivate"),
     path("customers/", customer_views.customer_list, name="customer-list"),
     path("customers/<int:pk>/", customer_views.customer_detail, name="customer-detail"),
 ]

@@ -78,6 +78,17 @@ def tenant_check(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("tenants:tenant-detail", pk=tenant.pk)
 
 
+@require_POST
+@permission_required("tenants.change_serviceapplication", raise_exception=True)
+def application_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    application = get_object_or_404(ServiceApplication, pk=pk)
+    application.active = not application.active
+    application.save(update_fields=["active", "updated_at"])
+    state = "active" if application.active else "deactivated: none of its tenants gets tokens or syncs"
+    messages.success(request, f"{application.name} is now {state}.")
+    return redirect("tenants:application-detail", pk=application.pk)
+
+
 @require_GET
 @permission_required("tenants.view_serviceapplication", raise_exception=True)
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:

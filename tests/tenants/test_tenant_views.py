@@ -119,3 +119,26 @@ def test_demo_data_registers_the_sandbox_application_and_tenants(settings, sandb
     assert "3" in load_demo_data(sandbox.base_url)[0]
     load_demo_data(sandbox.base_url)
     assert Tenant.objects.count() == 3
+
+
+def test_application_can_be_deactivated_and_reactivated_by_an_integration_admin(
+    admin_client_, clerk_client, application
+):
+    url = reverse("tenants:application-deactivate", args=[application.pk])
+    assert clerk_client.post(url).status_code == 403
+    admin_client_.post(url)
+    application.refresh_from_db()
+    assert not application.active
+    admin_client_.post(url)
+    application.refresh_from_db()
+    assert application.active
+
+
+def test_admin_action_tests_the_connection(client, superuser, tenant, sandbox):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:tenants_tenant_changelist"),
+        {"action": "test_connection", "_selected_action": [tenant.pk]},
+        follow=True,
+    )
+    assert b"All steps passed." in response.content
