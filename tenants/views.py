@@ -73,7 +73,9 @@ def tenant_check(request: HttpRequest, pk: int) -> HttpResponse:
     tenant = get_object_or_404(Tenant.objects.select_related("application"), pk=pk)
     report = services.check_connection(tenant)
     if request.htmx:
-        return render(request, "tenants/partials/connection_report.html", {"report": report, "tenant": tenant})
+        checklist = services.onboarding_checklist(tenant.application, tenant)
+        context = {"report": report, "tenant": tenant, "checklist": checklist}
+        return render(request, "tenants/partials/connection_report.html", context)
     (messages.success if report.ok else messages.error)(request, f"Test connection: {report.summary}")
     return redirect("tenants:tenant-detail", pk=tenant.pk)
 
