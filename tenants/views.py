@@ -60,9 +60,7 @@ def _tenant_form(request: HttpRequest, tenant: Tenant) -> HttpResponse:
 @require_POST
 @permission_required("tenants.change_tenant", raise_exception=True)
 def tenant_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
-    tenant = get_object_or_404(Tenant, pk=pk)
-    tenant.active = not tenant.active
-    tenant.save(update_fields=["active", "updated_at"])
+    tenant = _toggle_active(get_object_or_404(Tenant, pk=pk))
     messages.success(request, f"{tenant.name} is now {'active' if tenant.active else 'deactivated'}.")
     return redirect("tenants:tenant-detail", pk=tenant.pk)
 
@@ -83,9 +81,7 @@ def tenant_check(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required("tenants.change_serviceapplication", raise_exception=True)
 def application_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
-    application = get_object_or_404(ServiceApplication, pk=pk)
-    application.active = not application.active
-    application.save(update_fields=["active", "updated_at"])
+    application = _toggle_active(get_object_or_404(ServiceApplication, pk=pk))
     state = "active" if application.active else "deactivated: none of its tenants gets tokens or syncs"
     messages.success(request, f"{application.name} is now {state}.")
     return redirect("tenants:application-detail", pk=application.pk)
@@ -125,3 +121,9 @@ def _application_form(request: HttpRequest, application: ServiceApplication) -> 
         return redirect("tenants:application-detail", pk=application.pk)
     title = f"Application {application.name}" if application.pk else "New service application"
     return render(request, "tenants/form.html", {"form": form, "title": title})
+
+
+def _toggle_active(obj):
+    obj.active = not obj.active
+    obj.save(update_fields=["active", "updated_at"])
+    return obj
