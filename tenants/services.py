@@ -16,7 +16,7 @@ from .visma import TokenRejected, VismaClient, VismaError
 class Step:
     title: str
     state: str = "skipped"  # ok | failed | skipped
-    detail: str = ""
+    detail: str = "Not run: it needs a token first."
 
 
 @dataclass
