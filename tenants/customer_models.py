@@ -98,7 +98,3 @@ class CustomerSync(models.Model):
     @property
     def is_running(self) -> bool:
         return self.outcome == self.Outcome.RUNNING
-
-    @property
-    def duration(self):
-        return (self.finished_at or timezone.now()) - self.started_at
