@@ -182,6 +182,10 @@ CUSTOMER_SYNC_MAX_WAIT = env.int("CUSTOMER_SYNC_MAX_WAIT", default=120)
 CUSTOMER_SYNC_STALE_MINUTES = 10
 CUSTOMER_SYNC_TASK_TIMEOUT = 900
 
+# --- Order submission ---------------------------------------------------------------------------------------------
+ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=5)
+ORDER_BACKOFF_SECONDS = env.int("ORDER_BACKOFF_SECONDS", default=30)
+
 # --- I18N, static -------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Oslo")

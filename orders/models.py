@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def new_reference() -> str:
+    """The portal's own reference, sent as `customer.refNo` (max 40) and used to find the order after a timeout."""
+    return f"VOP-{timezone.now():%y%m%d}-{secrets.token_hex(5).upper()}"
+
+
+class SalesOrder(models.Model):
+    """A sales order staff build here and a background task submits to Visma exactly once.
+
+    States: draft → queued → submitting → submitted, or failed (editable, resubmittable), or cancelled.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        QUEUED = "queued", "Queued"
+        SUBMITTING = "submitting", "Submitting"
+        SUBMITTED = "submitted", "Submitted"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class InitialStatus(models.TextChoices):
+        OPEN = "Open", "Open"
+        HOLD = "Hold", "Hold"
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="sales_orders")
+    customer = models.ForeignKey("tenants.Customer", on_delete=models.PROTECT, related_name="sales_orders")
+    order_type = models.CharField(max_length=2, default="SO")
+    date = models.DateField(default=timezone.localdate)
+    description = models.CharField(max_length=255, blank=True)
+    customer_order = models.CharField("customer's order number", max_length=40, blank=True)
+    status = models.CharField("status in Visma", max_length=4, choices=InitialStatus.choices, default="Open")
+    note = models.TextField(max_length=2048, blank=True)
+    reference = models.CharField(max_length=40, unique=True, default=new_reference, editable=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT, db_index=True)
+    visma_type = models.CharField(max_length=2, blank=True)
+    visma_number = models.CharField(max_length=15, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error_request_id = models.CharField(max_length=64, blank=True)
+    last_error_details = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="order_due")]
+        permissions = [
+            ("submit_salesorder", "Can submit sales orders to Visma"),
+            ("import_salesorders", "Can import sales orders from a file"),
+        ]
+
+    def __str__(self) -> str:
+        return self.visma_label or self.reference
+
+    @property
+    def visma_label(self) -> str:
+        return f"{self.visma_type} {self.visma_number}" if self.visma_number else ""
+
+
+class SalesOrderLine(models.Model):
+    """One line of a sales order (`NewSalesOrderLineDto`)."""
+
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    inventory_id = models.CharField("item", max_length=30)
+    description = models.CharField(max_length=256, blank=True)
+    quantity = models.DecimalField(max_digits=14, decimal_places=4)
+    unit_price = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
+    tax_category = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        ordering = ["order", "position"]
+        constraints = [models.UniqueConstraint(fields=["order", "position"], name="line_unique_position")]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.inventory_id} x {self.quantity}"
+
+
+class SubmissionAttempt(models.Model):
+    """One HTTP attempt (or reconciliation lookup) for an order, for the order's timeline."""
+
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="attempts_log")
+    kind = models.CharField(max_length=10, default="post")  # post | lookup
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=20)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.kind} {self.outcome}"

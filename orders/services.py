@@ -1,0 +1,176 @@
+"""Order submission, exactly once. Visma has no idempotency key, so a POST whose outcome is unknown is never
+repeated blindly: the customer's recent orders are searched for our reference first (`reconcile`)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from tenants.visma import (
+    OutcomeUnknown,
+    RateLimited,
+    TokenRejected,
+    VismaClient,
+    VismaError,
+    VismaUnavailable,
+)
+
+from . import payload
+from .models import SalesOrder, SubmissionAttempt
+
+logger = logging.getLogger(__name__)
+State = SalesOrder.State
+CLOCK_SLACK = timedelta(minutes=5)
+
+
+def queue(order: SalesOrder, user=None) -> bool:
+    """Move a draft or failed order to queued and enqueue it after commit. False if it was not in such a state."""
+    changed = SalesOrder.objects.filter(pk=order.pk, state__in=[State.DRAFT, State.FAILED]).update(
+        state=State.QUEUED, next_attempt_at=timezone.now(), submitted_by=user, attempts=0
+    )
+    if changed:
+        transaction.on_commit(lambda: enqueue(order.pk))
+    return bool(changed)
+
+
+def enqueue(order_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("orders.tasks.submit_order", order_id, task_name=f"order-{order_id}", group="orders")
+
+
+def submit(order_id: int) -> SalesOrder | None:
+    """Claim the order (queued -> submitting) with one conditional UPDATE; a second delivery finds nothing to do."""
+    now = timezone.now()
+    claimed = SalesOrder.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), pk=order_id, state=State.QUEUED
+    ).update(state=State.SUBMITTING, attempts=F("attempts") + 1, attempt_started_at=now)
+    if not claimed:
+        return None
+    order = SalesOrder.objects.select_related("tenant__application", "customer").get(pk=order_id)
+    started = time.monotonic()
+    try:
+        created = VismaClient(order.tenant).create_sales_order(payload.build(order))
+    except OutcomeUnknown as exc:
+        _log(order, "post", "unknown", started, exc)
+        return reconcile(order)
+    except RateLimited as exc:
+        _log(order, "post", "rate limited", started, exc)
+        return _requeue(order, exc, delay=exc.retry_after, count_attempt=False)
+    except (VismaUnavailable, TokenRejected) as exc:
+        _log(order, "post", "not sent", started, exc)
+        if isinstance(exc, TokenRejected):
+            return _fail(order, exc)
+        return _requeue(order, exc)
+    except VismaError as exc:
+        _log(order, "post", "rejected", started, exc)
+        return _fail(order, exc)
+    _log(order, "post", "created", started, None, status=201, request_id=created.request_id)
+    return _submitted(order, created.order_type, created.order_number)
+
+
+def reconcile(order: SalesOrder) -> SalesOrder:
+    """After an unknown outcome: find the order in Visma by our reference, or try again later, or give up."""
+    since = (order.attempt_started_at or timezone.now()) - CLOCK_SLACK
+    started = time.monotonic()
+    try:
+        found = VismaClient(order.tenant).find_sales_orders(order.customer.number, since)
+    except VismaError as exc:
+        _log(order, "lookup", "failed", started, exc)
+        delay = _backoff(order.attempts)
+        SalesOrder.objects.filter(pk=order.pk).update(
+            next_attempt_at=timezone.now() + timedelta(seconds=delay), last_error=f"Outcome unknown; {exc}"
+        )
+        order.refresh_from_db()
+        return order
+    match = next((o for o in found if o.get("customerRefNo") == order.reference), None)
+    if match:
+        _log(order, "lookup", "found", started, None)
+        return _submitted(order, match["type"], match["orderId"])
+    _log(order, "lookup", "not found", started, None)
+    return _requeue(order, VismaError("Visma did not confirm the order and it was not found; sending it again."))
+
+
+def sweep() -> str:
+    """Every minute: reconcile orders stuck in submitting (a worker died mid-request), enqueue due queued orders."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.Q_CLUSTER["timeout"] + 30)
+    stuck = SalesOrder.objects.filter(state=State.SUBMITTING).filter(
+        Q(attempt_started_at__lt=stale) | Q(next_attempt_at__lte=now)
+    )
+    reconciled = 0
+    for order in stuck.select_related("tenant__application", "customer"):
+        reconcile(order)
+        reconciled += 1
+    due = list(
+        SalesOrder.objects.filter(state=State.QUEUED, next_attempt_at__lte=now).values_list("pk", flat=True)[:500]
+    )
+    for order_id in due:
+        enqueue(order_id)
+    return f"{reconciled} reconciled, {len(due)} enqueued"
+
+
+def _submitted(order: SalesOrder, order_type: str, number: str) -> SalesOrder:
+    SalesOrder.objects.filter(pk=order.pk).update(
+        state=State.SUBMITTED,
+        visma_type=order_type,
+        visma_number=number,
+        submitted_at=timezone.now(),
+        next_attempt_at=None,
+        last_error="",
+        last_error_status=None,
+        last_error_request_id="",
+        last_error_details={},
+    )
+    order.refresh_from_db()
+    return order
+
+
+def _requeue(order: SalesOrder, exc: VismaError, *, delay: int | None = None, count_attempt: bool = True):
+    if count_attempt and order.attempts >= settings.ORDER_MAX_ATTEMPTS:
+        return _fail(order, VismaError(f"Gave up after {order.attempts} attempts. {exc}"))
+    wait = delay if delay is not None else _backoff(order.attempts)
+    SalesOrder.objects.filter(pk=order.pk).update(
+        state=State.QUEUED,
+        next_attempt_at=timezone.now() + timedelta(seconds=wait),
+        attempts=F("attempts") if count_attempt else F("attempts") - 1,
+        last_error=str(exc),
+    )
+    order.refresh_from_db()
+    return order
+
+
+def _fail(order: SalesOrder, exc: VismaError) -> SalesOrder:
+    details = {"errors": exc.field_errors or {}, "details": exc.details or []}
+    SalesOrder.objects.filter(pk=order.pk).update(
+        state=State.FAILED,
+        next_attempt_at=None,
+        last_error=str(exc),
+        last_error_status=exc.status,
+        last_error_request_id=exc.request_id or "",
+        last_error_details=details,
+    )
+    order.refresh_from_db()
+    return order
+
+
+def _backoff(attempts: int) -> int:
+    return min(settings.ORDER_BACKOFF_SECONDS * 2 ** max(0, attempts - 1), 3600)
+
+
+def _log(order, kind, outcome, started, exc, status=None, request_id=None) -> None:
+    SubmissionAttempt.objects.create(
+        order=order,
+        kind=kind,
+        outcome=outcome,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        status=status if exc is None else exc.status,
+        request_id=(request_id if exc is None else exc.request_id) or "",
+        message="" if exc is None else str(exc)[:2000],
+    )

@@ -1,0 +1,14 @@
+"""django-q2 entry points: thin, they take ids and call services."""
+
+from __future__ import annotations
+
+from . import services
+
+
+def submit_order(order_id: int) -> str:
+    order = services.submit(order_id)
+    return "already claimed or not due" if order is None else f"{order.reference}: {order.state}"
+
+
+def sweep_orders() -> str:
+    return services.sweep()
