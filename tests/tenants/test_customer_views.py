@@ -94,3 +94,14 @@ def test_sync_status_partial_polls_only_while_running(viewer_client, tenant):
     CustomerSync.objects.filter(pk=running.pk).update(outcome="succeeded", finished_at=timezone.now())
     html = viewer_client.get(url).content
     assert b"hx-trigger" not in html and b"Synced" in html
+
+
+def test_detail_lists_the_orders_the_portal_made_for_the_customer(viewer_client, tenant):
+    from orders.models import SalesOrder
+
+    customer = Customer.objects.create(tenant=tenant, number="10077", name="Ordered AS", status="Active")
+    order = SalesOrder.objects.create(
+        tenant=tenant, customer=customer, customer_order="PO-1", visma_type="SO", visma_number="000042"
+    )
+    html = viewer_client.get(reverse("tenants:customer-detail", args=[customer.pk])).content.decode()
+    assert order.reference in html and "SO 000042" in html and "PO-1" in html
