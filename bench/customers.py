@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
 import time
 
 import requests
@@ -11,6 +17,7 @@ from bench.setup import configure_django, summary
 CUSTOMERS = 10_000
 LIST_ROWS = 100_000
 PAGE_SIZE = 1000
+RUNS = 5
 
 
 def bare_paged_gets(sandbox, tenant_id: str, secret: str) -> float:
@@ -44,6 +51,35 @@ def bare_paged_gets(sandbox, tenant_id: str, secret: str) -> float:
     return time.perf_counter() - started
 
 
+class _Sandbox:
+    def __init__(self, port: int):
+        self.base_url = self.api_url = f"http://127.0.0.1:{port}"
+        self.token_url = f"{self.base_url}/connect/token"
+
+
+@contextlib.contextmanager
+def sandbox_process(secret: str):
+    """The sandbox in its own process, as Visma is: client and server do not share one interpreter."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "VISMA_SANDBOX_CLIENT_SECRET": secret}
+    command = [sys.executable, "manage.py", "visma_sandbox", "--port", str(port), "--customers", str(CUSTOMERS)]
+    process = subprocess.Popen([*command, "--rate-limit", str(10**9)], env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/_sandbox/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        yield _Sandbox(port)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def main() -> list[tuple[str, str]]:
     configure_django()
     from django.conf import settings
@@ -53,7 +89,6 @@ def main() -> list[tuple[str, str]]:
     from django.test.utils import CaptureQueriesContext
 
     from sandbox.seed import TENANT_FULL
-    from sandbox.server import SandboxServer
     from tenants import sync
     from tenants.customer_models import Customer, CustomerSync
     from tenants.demo import register_sandbox
@@ -62,18 +97,21 @@ def main() -> list[tuple[str, str]]:
     secret = "bench-secret-" + "x" * 20
     rows: list[tuple[str, str]] = []
     print(f"Syncing {CUSTOMERS:,} customers from the sandbox…", flush=True)
-    with SandboxServer(port=0, client_secret=secret, customers=CUSTOMERS, rate_limit=10**9) as sandbox:
+    with sandbox_process(secret) as sandbox:
         tenants = register_sandbox(sandbox.base_url, secret)
         tenant = next(t for t in tenants if str(t.tenant_id) == TENANT_FULL)
         bare_paged_gets(sandbox, TENANT_FULL, secret)  # warm-up
-        bare = min(bare_paged_gets(sandbox, TENANT_FULL, secret) for _ in range(2))
-        run = sync.start_sync(tenant, trigger=CustomerSync.Trigger.COMMAND, enqueue=False)
-        started = time.perf_counter()
-        result = sync.run_sync(run.pk)
-        portal = time.perf_counter() - started
-        assert result.outcome == "succeeded", result.error
-        rows.append(("customer sync, 10,000 customers: bare paged GETs", f"{bare:.2f} s"))
-        rows.append(("customer sync, 10,000 customers: portal (fetch + upsert)", f"{portal:.2f} s"))
+        bare = statistics.median(bare_paged_gets(sandbox, TENANT_FULL, secret) for _ in range(RUNS))
+        portal_runs = []
+        for _ in range(RUNS):  # the first run inserts, later runs update: both paths count
+            run = sync.start_sync(tenant, trigger=CustomerSync.Trigger.COMMAND, enqueue=False)
+            started = time.perf_counter()
+            result = sync.run_sync(run.pk)
+            portal_runs.append(time.perf_counter() - started)
+            assert result.outcome == "succeeded", result.error
+        portal = statistics.median(portal_runs)
+        rows.append((f"customer sync, 10,000 customers: bare paged GETs (median of {RUNS})", f"{bare:.2f} s"))
+        rows.append((f"customer sync, 10,000 customers: portal (median of {RUNS})", f"{portal:.2f} s"))
         rows.append(("customer sync ratio portal / bare (goal <= 1.5)", f"{portal / bare:.2f}x"))
 
     print(f"Filling the database to {LIST_ROWS:,} customers for the list page…", flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from .customer_models import Customer, CustomerSync
 from .models import Tenant
-from .visma import RateLimited, VismaClient, VismaError
+from .visma import RateLimited, Unauthorized, VismaClient, VismaError
 
 logger = logging.getLogger(__name__)
 
@@ -127,11 +128,20 @@ def run_sync(
     client = VismaClient(sync.tenant)
     page_size = settings.CUSTOMER_SYNC_PAGE_SIZE
     page_index = 0
-    waits = 0
+    waits = refreshed = 0
+    # The next page is fetched in a helper thread while this one is stored. The helper gets an explicit token so it
+    # never touches the cache or the database; token refreshes and rate-limit waits happen here.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="customer-sync")
     try:
+        token = client.token()
+
+        def fetch(index: int):
+            return pool.submit(client.get_customers, page_index=index, page_size=page_size, token=token)
+
+        pending = fetch(page_index)
         while True:
             try:
-                page = client.get_customers(page_index=page_index, page_size=page_size)
+                page = pending.result()
             except RateLimited as exc:
                 waits += 1
                 wait = exc.retry_after or 1
@@ -139,7 +149,19 @@ def run_sync(
                     raise
                 logger.info("Customer sync %s rate limited; waiting %s s", sync.pk, wait)
                 sleep(wait)
+                pending = fetch(page_index)
                 continue
+            except Unauthorized:
+                refreshed += 1
+                if refreshed > 1:
+                    raise
+                client.drop_token(token)
+                token = client.token()
+                pending = fetch(page_index)
+                continue
+            more = bool(page.next_page and page.value)
+            if more:
+                pending = fetch(page_index + 1)
             _upsert_page(sync, page.value)
             sync.pages += 1
             sync.fetched += len(page.value)
@@ -148,7 +170,7 @@ def run_sync(
             sync.save(update_fields=["pages", "fetched", "total", "created", "updated", "heartbeat_at"])
             if on_page:
                 on_page(sync)
-            if not page.next_page or not page.value:
+            if not more:
                 break
             page_index += 1
     except VismaError as exc:
@@ -157,6 +179,8 @@ def run_sync(
         logger.exception("Customer sync %s crashed", sync.pk)
         _finish(sync, CustomerSync.Outcome.FAILED, _stopped_message(sync, page_index, "Unexpected error (logged)."))
         raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     sync.removed = Customer.objects.filter(
         tenant=sync.tenant, removed_at__isnull=True, last_seen_at__lt=sync.started_at
     ).update(removed_at=timezone.now())

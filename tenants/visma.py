@@ -298,10 +298,15 @@ class VismaClient:
         )
 
     # --- API ------------------------------------------------------------------------------------------------------
-    def _request(self, method: str, path: str, *, params: dict | None = None, json: dict | None = None):
+    def _request(
+        self, method: str, path: str, *, params: dict | None = None, json: dict | None = None, token=None
+    ) -> requests.Response:
+        """With an explicit `token` (callers in other threads) nothing touches the cache or database, and a 401
+        is raised as Unauthorized for the caller to refresh."""
         url = self.application.api_url.rstrip("/") + path
+        given = token
         for attempt in (1, 2):
-            token = self.token()
+            token = given or self.token()
             headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
             started = time.monotonic()
             response = None
@@ -327,7 +332,7 @@ class VismaClient:
                     request_id=response.headers.get("X-Request-Id") if response is not None else None,
                     outcome="sent",
                 )
-            if response.status_code == 401 and attempt == 1:
+            if response.status_code == 401 and attempt == 1 and given is None:
                 self.drop_token(token)  # a 401 means nothing was done: one fresh token, one replay
                 continue
             return self._check(response, method)
@@ -384,11 +389,17 @@ class VismaClient:
         return body
 
     # Reference: GET /api/v3/Customers (zero-based pageIndex; body {value, nextPage, totalCount})
-    def get_customers(self, page_index: int, page_size: int, filter: str | None = None) -> CustomerPage:
+    def get_customers(
+        self,
+        page_index: int,
+        page_size: int,
+        filter: str | None = None,
+        token: TokenInfo | None = None,
+    ) -> CustomerPage:
         params = {"pageIndex": page_index, "pageSize": page_size}
         if filter:
             params["filter"] = filter
-        response = self._request("GET", "/api/v3/Customers", params=params)
+        response = self._request("GET", "/api/v3/Customers", params=params, token=token)
         body = self._json(response)
         return CustomerPage(
             value=list(body.get("value") or []),

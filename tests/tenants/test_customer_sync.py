@@ -191,3 +191,14 @@ def test_command_fails_with_exit_1_when_the_sync_fails(sandbox, tenant):
 def test_command_rejects_a_malformed_tenant_id():
     with pytest.raises(CommandError, match="not a valid tenant ID"):
         call_command("sync_customers", "--tenant", "not-a-uuid", stdout=StringIO(), stderr=StringIO())
+
+
+def test_a_token_expiring_mid_sync_is_refreshed_once_and_the_sync_goes_on(settings, sandbox, tenant):
+    settings.CUSTOMER_SYNC_PAGE_SIZE = 10
+    sandbox.state.set_faults(
+        [{"method": "GET", "path": "/api/v3/Customers", "kind": "expired_token", "sequence": [False, True]}]
+    )
+    result = run(tenant)
+    assert result.outcome == CustomerSync.Outcome.SUCCEEDED, result.error
+    assert result.fetched == 40
+    assert sandbox.state.token_request_count("portal-demo-app", str(tenant.tenant_id)) == 2
