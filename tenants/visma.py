@@ -244,7 +244,7 @@ class VismaClient:
         response = None
         try:
             for attempt in range(3):  # a token request has no side effect, so server errors may be retried
-                response = session().post(self.application.token_url, data=form, timeout=(3.05, 15))
+                response = session().post(self.application.token_url, data=form, timeout=_token_timeout())
                 if response.status_code < 500 or attempt == 2:
                     break
                 time.sleep(0.5 * 2**attempt)
@@ -434,6 +434,11 @@ class VismaClient:
             if not body.get("nextPage"):
                 return orders
             page_index += 1
+
+
+def _token_timeout() -> tuple[float, float]:
+    """A token request waits at most 15 s for an answer, less when the read timeout is set lower."""
+    return settings.VISMA_CONNECT_TIMEOUT, min(settings.VISMA_READ_TIMEOUT, 15.0)
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:
