@@ -1,0 +1,298 @@
+"""Every sandbox fault against every Visma endpoint the portal calls, over real HTTP: the outcome, and nothing lost.
+
+Endpoints: the token endpoint (`VismaClient.token`), `GET /api/v3/Customers` (the customer sync service) and
+`POST /api/v3/SalesOrders` (queue -> django-q2 task in sync mode -> submit). After each fault the sandbox is healed
+and the same work is done again, to show that nothing was lost and nothing was done twice.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from orders import payload, services
+from orders.models import SalesOrder, SalesOrderLine
+from tenants import sync
+from tenants.customer_models import Customer, CustomerSync
+from tenants.models import Tenant
+from tenants.visma import VismaClient, VismaUnavailable
+from tests.conftest import SANDBOX_SECRET
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = {"method": "POST", "path": "/connect/token"}
+CUSTOMERS = {"method": "GET", "path": "/api/v3/Customers"}
+ORDERS = {"method": "POST", "path": "/api/v3/SalesOrders"}
+READ_TIMEOUT = 0.5
+SLOW = {"kind": "slow", "delay": 1.5}  # three times the read timeout the tests set
+State = SalesOrder.State
+Outcome = CustomerSync.Outcome
+
+
+@pytest.fixture(autouse=True)
+def short_timeouts(settings):
+    settings.VISMA_READ_TIMEOUT = READ_TIMEOUT
+    settings.VISMA_CONNECT_TIMEOUT = 1.0
+
+
+def fault(endpoint: dict, kind: str, **extra) -> dict:
+    spec = SLOW if kind == "slow" else {"kind": kind}
+    return {**endpoint, **spec, **extra}
+
+
+def requests_to(sandbox, path: str) -> list[dict]:
+    return [entry for entry in sandbox.state.request_log() if entry["path"] == path]
+
+
+def wait_for(condition, seconds: float = 5.0) -> None:
+    """Waits for the sandbox to finish work it does after the client gave up (a slow request still running)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the sandbox never finished"
+        time.sleep(0.05)
+
+
+# --- token endpoint -----------------------------------------------------------------------------------------------
+# `expired_token` is left out: the token endpoint takes no bearer token, so an "expired token" cannot happen there.
+TOKEN_CASES = [
+    # kind, how often, token obtained?, error text, POSTs to /connect/token
+    ("500", 1, True, "", 2),
+    ("503", 1, True, "", 2),
+    ("500", None, False, "answered HTTP 500 without a token", 3),
+    ("503", None, False, "answered HTTP 503 without a token", 3),
+    ("429", 1, False, "answered HTTP 429 without a token", 1),
+    ("slow", 1, False, "Could not reach Visma Connect", 1),
+    ("reset", 1, False, "Could not reach Visma Connect", 1),
+    ("malformed_json", 1, False, "answered HTTP 200 without a token", 1),
+    ("accept_then_drop", 1, False, "Could not reach Visma Connect", 1),
+]
+
+
+@pytest.mark.parametrize(("kind", "times", "obtained", "error", "posts"), TOKEN_CASES)
+def test_token_endpoint_fault(sandbox, tenant, kind, times, obtained, error, posts):
+    sandbox.state.set_faults([fault(TOKEN, kind, times=times)])
+    client = VismaClient(tenant)
+
+    if obtained:
+        assert client.token().access_token
+    else:
+        with pytest.raises(VismaUnavailable) as caught:
+            client.token()
+        assert error in str(caught.value)
+    if kind == "slow":
+        wait_for(lambda: len([r for r in requests_to(sandbox, "/connect/token") if r["status"]]) == 1)
+
+    tenant.refresh_from_db()
+    assert len(requests_to(sandbox, "/connect/token")) == posts
+    if obtained:
+        assert (tenant.token_failures, tenant.last_token_error) == (0, "")
+        assert tenant.last_token_at is not None
+    else:
+        assert tenant.token_failures == 1 and error in tenant.last_token_error
+        assert tenant.last_token_at is None
+        assert SANDBOX_SECRET not in tenant.last_token_error
+
+    sandbox.state.set_faults([])
+    assert VismaClient(tenant).token().access_token
+    tenant.refresh_from_db()
+    assert tenant.token_failures == 0 and tenant.last_token_at is not None
+
+
+def test_token_failures_count_up_until_a_token_is_granted(sandbox, tenant):
+    sandbox.state.set_faults([fault(TOKEN, "reset", times=3)])
+    for failures in (1, 2, 3):
+        with pytest.raises(VismaUnavailable):
+            VismaClient(tenant).token()
+        assert Tenant.objects.get(pk=tenant.pk).token_failures == failures
+    VismaClient(tenant).token()
+    assert Tenant.objects.get(pk=tenant.pk).token_failures == 0
+
+
+# --- customers ----------------------------------------------------------------------------------------------------
+PAGE_SIZE = 10
+ONCE_ON_PAGE_2 = [False, True]
+FROM_PAGE_2_ON = [False] + [True] * 30
+CUSTOMER_CASES = [
+    # kind, fault sequence, outcome, error text (failed runs)
+    ("500", ONCE_ON_PAGE_2, Outcome.FAILED, "Visma answered HTTP 500"),
+    ("503", ONCE_ON_PAGE_2, Outcome.SUCCEEDED, ""),  # GETs are retried on 502/503/504
+    ("503", FROM_PAGE_2_ON, Outcome.FAILED, "Visma answered HTTP 503"),
+    ("429", ONCE_ON_PAGE_2, Outcome.SUCCEEDED, ""),  # waits out Retry-After, then goes on
+    ("429", FROM_PAGE_2_ON, Outcome.FAILED, "rate limit is used up"),
+    ("slow", ONCE_ON_PAGE_2, Outcome.SUCCEEDED, ""),  # a read timeout on a GET is retried
+    ("slow", FROM_PAGE_2_ON, Outcome.FAILED, "Could not reach"),  # spent read retries surface as a ConnectionError
+    ("reset", ONCE_ON_PAGE_2, Outcome.SUCCEEDED, ""),
+    ("reset", FROM_PAGE_2_ON, Outcome.FAILED, "Could not reach"),
+    ("malformed_json", ONCE_ON_PAGE_2, Outcome.FAILED, "a body that is not JSON"),
+    ("expired_token", ONCE_ON_PAGE_2, Outcome.SUCCEEDED, ""),  # one new token, the page again
+    ("expired_token", FROM_PAGE_2_ON, Outcome.FAILED, "refused the access token twice"),
+    ("accept_then_drop", ONCE_ON_PAGE_2, Outcome.SUCCEEDED, ""),
+    ("accept_then_drop", FROM_PAGE_2_ON, Outcome.FAILED, "Could not reach"),
+]
+
+
+def run_sync(tenant, waits: list[float] | None = None) -> CustomerSync:
+    started = sync.start_sync(tenant, trigger=CustomerSync.Trigger.MANUAL, enqueue=False)
+    return sync.run_sync(started.pk, sleep=(waits if waits is not None else []).append)
+
+
+@pytest.mark.parametrize(("kind", "sequence", "outcome", "error"), CUSTOMER_CASES)
+def test_customer_sync_fault(settings, sandbox, tenant, kind, sequence, outcome, error):
+    settings.CUSTOMER_SYNC_PAGE_SIZE = PAGE_SIZE
+    expected = {c["id"] for c in sandbox.state.customers(str(tenant.tenant_id))}
+    assert run_sync(tenant).outcome == Outcome.SUCCEEDED
+    sandbox.state.set_faults([fault(CUSTOMERS, kind, sequence=list(sequence))])
+    waits: list[float] = []
+
+    result = run_sync(tenant, waits)
+
+    if kind == "slow":
+        time.sleep(SLOW["delay"])  # let the sandbox's delayed handlers finish before the next test resets it
+    assert result.outcome == outcome, result.error
+    kept = Customer.objects.filter(tenant=tenant, removed_at__isnull=True)
+    assert set(kept.values_list("number", flat=True)) == expected, "a customer was lost or marked removed"
+    assert result.removed == 0
+    if outcome == Outcome.SUCCEEDED:
+        assert result.fetched == len(expected) and result.error == ""
+    else:
+        assert error in result.error
+        assert "Stopped at page 2 after 10 customers" in result.error
+        assert "no customer was marked as removed" in result.error
+        assert result.fetched == PAGE_SIZE
+    if kind == "429":
+        assert waits and all(wait == 1 for wait in waits)
+
+    sandbox.state.set_faults([])
+    healed = run_sync(tenant)
+    assert healed.outcome == Outcome.SUCCEEDED and healed.fetched == len(expected)
+    assert Customer.objects.filter(tenant=tenant).count() == len(expected)
+
+
+def test_customer_sync_stops_on_a_retry_after_longer_than_it_may_wait(settings, sandbox, tenant):
+    settings.CUSTOMER_SYNC_MAX_WAIT = 10
+    sandbox.state.set_faults([fault(CUSTOMERS, "429", times=1, retry_after=3600)])
+    waits: list[float] = []
+    result = run_sync(tenant, waits)
+    assert result.outcome == Outcome.FAILED and "retry after 3600 s" in result.error
+    assert waits == []
+
+
+# --- sales orders -------------------------------------------------------------------------------------------------
+ORDER_CASES = [
+    # kind, how often, state after the first try, attempts, sandbox orders, attempt log
+    ("500", 1, State.QUEUED, 1, 0, ["unknown", "not found"]),
+    ("503", 1, State.QUEUED, 1, 0, ["unknown", "not found"]),
+    ("429", 1, State.QUEUED, 0, 0, ["rate limited"]),
+    ("reset", 1, State.QUEUED, 1, 0, ["unknown", "not found"]),
+    ("malformed_json", 1, State.QUEUED, 1, 0, ["unknown", "not found"]),
+    ("expired_token", 1, State.SUBMITTED, 1, 1, ["created"]),
+    ("expired_token", None, State.FAILED, 1, 0, ["rejected"]),
+    ("accept_then_drop", 1, State.SUBMITTED, 1, 1, ["unknown", "found"]),
+]
+
+
+@pytest.fixture
+def order(sandbox, tenant, order_clerk):
+    dto = next(c for c in sandbox.state.customers(str(tenant.tenant_id)) if c["status"] == "Active")
+    customer = Customer.objects.create(tenant=tenant, number=dto["id"], name=dto["name"], status="Active")
+    order = SalesOrder.objects.create(
+        tenant=tenant, customer=customer, customer_order="PO-FAULT", created_by=order_clerk
+    )
+    lines = [("STOCK-100", "2", "101.25"), ("SERV-100", "1.5", None), ("FREIGHT", "1", "49")]
+    for position, (item, quantity, price) in enumerate(lines, 1):
+        SalesOrderLine.objects.create(
+            order=order,
+            position=position,
+            inventory_id=item,
+            quantity=Decimal(quantity),
+            unit_price=Decimal(price) if price else None,
+        )
+    return order
+
+
+def submit_through_the_queue(order, capture) -> SalesOrder:
+    with capture(execute=True):
+        assert services.queue(order)
+    order.refresh_from_db()
+    return order
+
+
+def retry_when_due(order, capture) -> SalesOrder:
+    """What the sweeper does once the backoff has passed: enqueue due orders (the task runs in-process)."""
+    SalesOrder.objects.filter(pk=order.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    with capture(execute=True):
+        services.sweep()
+    order.refresh_from_db()
+    return order
+
+
+def assert_exactly_once_in_visma(sandbox, order) -> None:
+    received = [o for o in sandbox.state.orders() if o["customerRefNo"] == order.reference]
+    assert len(received) == 1, f"{len(received)} copies of {order.reference} in Visma"
+    assert received[0]["body"] == payload.build(order)
+    assert order.visma_number == received[0]["orderId"]
+
+
+@pytest.mark.parametrize(("kind", "times", "state", "attempts", "in_visma", "log"), ORDER_CASES)
+def test_order_submission_fault(
+    sandbox, order, django_capture_on_commit_callbacks, kind, times, state, attempts, in_visma, log
+):
+    sandbox.state.set_faults([fault(ORDERS, kind, times=times, retry_after=30)])
+
+    order = submit_through_the_queue(order, django_capture_on_commit_callbacks)
+
+    assert order.state == state, order.last_error
+    assert order.attempts == attempts
+    assert len(sandbox.state.orders()) == in_visma
+    assert [attempt.outcome for attempt in order.attempts_log.all()] == log
+    if state == State.QUEUED:
+        assert order.last_error and order.next_attempt_at > timezone.now()
+    if state == State.FAILED:
+        assert "refused the access token twice" in order.last_error and order.last_error_status == 401
+
+    sandbox.state.set_faults([])
+    if state == State.QUEUED:
+        order = retry_when_due(order, django_capture_on_commit_callbacks)
+    elif state == State.FAILED:
+        order = submit_through_the_queue(order, django_capture_on_commit_callbacks)
+    assert order.state == State.SUBMITTED, order.last_error
+    assert_exactly_once_in_visma(sandbox, order)
+    assert len(sandbox.state.orders()) == 1
+
+
+def test_order_outcome_unknown_while_the_lookup_fails_too_is_never_posted_again(
+    sandbox, order, django_capture_on_commit_callbacks
+):
+    sandbox.state.set_faults(
+        [fault(ORDERS, "accept_then_drop", times=1), {"method": "GET", "path": "/api/v3/SalesOrders", "kind": "500"}]
+    )
+    order = submit_through_the_queue(order, django_capture_on_commit_callbacks)
+    assert order.state == State.SUBMITTING and "Outcome unknown" in order.last_error
+    assert len(sandbox.state.orders()) == 1
+
+    sandbox.state.set_faults([])
+    order = retry_when_due(order, django_capture_on_commit_callbacks)  # the sweeper reconciles, it does not POST
+    assert order.state == State.SUBMITTED
+    assert_exactly_once_in_visma(sandbox, order)
+    assert [r["method"] for r in requests_to(sandbox, "/api/v3/SalesOrders")].count("POST") == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="orders.services.submit POSTs again on the next attempt without looking the order up first; when Visma "
+    "creates the order after the client's read timeout and after the immediate lookup, the order is created twice",
+)
+def test_order_slower_than_the_read_timeout_is_never_created_twice(sandbox, order, django_capture_on_commit_callbacks):
+    sandbox.state.set_faults([fault(ORDERS, "slow", times=1)])
+
+    order = submit_through_the_queue(order, django_capture_on_commit_callbacks)
+    assert order.state == State.QUEUED and order.attempts_log.first().outcome == "unknown"
+    wait_for(lambda: len(sandbox.state.orders()) == 1)  # Visma finished the slow request after all
+
+    order = retry_when_due(order, django_capture_on_commit_callbacks)
+    assert order.state == State.SUBMITTED
+    assert_exactly_once_in_visma(sandbox, order)
