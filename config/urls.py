@@ -3,12 +3,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from orders.views import dashboard
+from orders.dashboard import dashboard
 
 urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("", include("core.urls")),
     path("tenants/", include("tenants.urls")),
+    path("orders/", include("orders.urls")),
     path("admin/", admin.site.urls),
 ]
 

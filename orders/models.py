@@ -49,6 +49,7 @@ class SalesOrder(models.Model):
     last_error_status = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error_request_id = models.CharField(max_length=64, blank=True)
     last_error_details = models.JSONField(default=dict, blank=True)
+    sent_payload = models.JSONField(null=True, blank=True, editable=False, help_text="The body of the last POST.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -59,7 +60,10 @@ class SalesOrder(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="order_due")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="order_due"),
+            models.Index(fields=["customer", "customer_order"], name="order_customer_reference"),
+        ]
         permissions = [
             ("submit_salesorder", "Can submit sales orders to Visma"),
             ("import_salesorders", "Can import sales orders from a file"),
@@ -71,6 +75,26 @@ class SalesOrder(models.Model):
     @property
     def visma_label(self) -> str:
         return f"{self.visma_type} {self.visma_number}" if self.visma_number else ""
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state in EDITABLE_STATES
+
+    @property
+    def is_submittable(self) -> bool:
+        return self.state in (self.State.DRAFT, self.State.FAILED)
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.state in CANCELLABLE_STATES
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.SUBMITTING)
+
+
+EDITABLE_STATES = (SalesOrder.State.DRAFT, SalesOrder.State.FAILED)
+CANCELLABLE_STATES = (SalesOrder.State.DRAFT, SalesOrder.State.QUEUED, SalesOrder.State.FAILED)
 
 
 class SalesOrderLine(models.Model):
@@ -90,6 +114,10 @@ class SalesOrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position}. {self.inventory_id} x {self.quantity}"
+
+    @property
+    def amount(self):
+        return self.quantity * self.unit_price if self.unit_price is not None else None
 
 
 class SubmissionAttempt(models.Model):

@@ -54,9 +54,11 @@ def submit(order_id: int) -> SalesOrder | None:
     if not claimed:
         return None
     order = SalesOrder.objects.select_related("tenant__application", "customer").get(pk=order_id)
+    body = payload.build(order)
+    SalesOrder.objects.filter(pk=order_id).update(sent_payload=body)
     started = time.monotonic()
     try:
-        created = VismaClient(order.tenant).create_sales_order(payload.build(order))
+        created = VismaClient(order.tenant).create_sales_order(body)
     except OutcomeUnknown as exc:
         _log(order, "post", "unknown", started, exc)
         return reconcile(order)

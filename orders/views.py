@@ -1,26 +1,332 @@
+"""Order screens: list, build (header + lines), detail with live state, and the actions allowed at each state."""
+
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import json
+from datetime import date
 
-from core import health
-from tenants.models import CustomerSync, Tenant
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tenants.inventory import item_suggestions
+from tenants.models import Customer, Tenant
+
+from . import editing, errors, payload, services
+from .forms import CUSTOMER_CHOICES_SHOWN, BulkActionForm, LineFormSet, SalesOrderForm, active_customers
+from .forms import empty_line_form as new_line_form
+from .models import SalesOrder, SalesOrderLine
+
+State = SalesOrder.State
+PAGE_SIZE = 50
 
 
-def dashboard(request: HttpRequest) -> HttpResponse:
-    """Per tenant: connection, tokens, last customer sync; and whether the background worker is alive."""
-    tenants = []
-    if request.user.has_perm("tenants.view_tenant"):
-        last_sync = CustomerSync.objects.filter(tenant=OuterRef("pk")).order_by("-started_at")
-        tenants = (
-            Tenant.objects.filter(active=True)
-            .select_related("application")
-            .annotate(
-                customer_count=Count("customers", filter=Q(customers__removed_at__isnull=True)),
-                last_sync_outcome=Subquery(last_sync.values("outcome")[:1]),
-                last_sync_at=Subquery(last_sync.values("started_at")[:1]),
-                last_sync_error=Subquery(last_sync.values("error")[:1]),
-            )
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _date(value) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _order(pk: int) -> SalesOrder:
+    return get_object_or_404(SalesOrder.objects.select_related("tenant__application", "customer"), pk=pk)
+
+
+# --- list ----------------------------------------------------------------------------------------------------------
+@require_GET
+@permission_required("orders.view_salesorder", raise_exception=True)
+def order_list(request: HttpRequest) -> HttpResponse:
+    tenants = list(Tenant.objects.order_by("name"))
+    tenant = next((t for t in tenants if str(t.pk) == request.GET.get("tenant")), None)
+    customer = None
+    if customer_pk := _int(request.GET.get("customer")):
+        customer = Customer.objects.filter(pk=customer_pk).first()
+    query = request.GET.get("q", "").strip()[:100]
+    state = request.GET.get("state", "")
+    state = state if state in State.values else ""
+    date_from, date_to = _date(request.GET.get("from")), _date(request.GET.get("to"))
+
+    orders = SalesOrder.objects.all()
+    if tenant:
+        orders = orders.filter(tenant=tenant)
+    if customer:
+        orders = orders.filter(customer=customer)
+    if query:
+        orders = orders.filter(
+            Q(reference__icontains=query)
+            | Q(customer_order__icontains=query)
+            | Q(visma_number__icontains=query)
+            | Q(customer__number__icontains=query)
+            | Q(customer__name__icontains=query)
         )
-    return render(request, "orders/dashboard.html", {"cluster": health.cluster_status(), "tenants": tenants})
+    if date_from:
+        orders = orders.filter(date__gte=date_from)
+    if date_to:
+        orders = orders.filter(date__lte=date_to)
+    counts = dict(orders.order_by().values_list("state").annotate(n=Count("pk")))
+    if state:
+        orders = orders.filter(state=state)
+
+    lines = SalesOrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order")
+    amount = Sum(
+        F("quantity") * Coalesce(F("unit_price"), 0), output_field=DecimalField(max_digits=30, decimal_places=8)
+    )
+    orders = (
+        orders.select_related("tenant", "customer")
+        .annotate(
+            line_count=Subquery(lines.annotate(n=Count("pk")).values("n")[:1]),
+            total=Subquery(lines.annotate(t=amount).values("t")[:1]),
+        )
+        .order_by("-created_at", "-pk")
+    )
+    paginator = Paginator(orders, PAGE_SIZE)
+    paginator.count = counts.get(state, 0) if state else sum(counts.values())  # known already: no COUNT query
+    page = paginator.get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    state_params = params.copy()
+    state_params.pop("state", None)
+    context = {
+        "page": page,
+        "tenants": tenants,
+        "tenant": tenant,
+        "customer": customer,
+        "query": query,
+        "state": state,
+        "date_from": date_from,
+        "date_to": date_to,
+        "states": [(value, label, counts.get(value, 0)) for value, label in State.choices],
+        "total_count": sum(counts.values()),
+        "querystring": params.urlencode(),
+        "state_querystring": state_params.urlencode(),
+        "bulk_actions": BulkActionForm.ACTIONS,
+        "can_submit": request.user.has_perm("orders.submit_salesorder"),
+        "can_change": request.user.has_perm("orders.change_salesorder"),
+    }
+    return render(request, "orders/order_list.html", context)
+
+
+@require_POST
+@permission_required("orders.change_salesorder", raise_exception=True)
+def order_bulk(request: HttpRequest) -> HttpResponse:
+    form = BulkActionForm(request.POST)
+    back = request.POST.get("next", "")
+    back = back if back.startswith("?") else ""
+    if not form.is_valid():
+        problems = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Nothing was done: {problems}")
+        return redirect(reverse("orders:order-list") + back)
+    action = form.cleaned_data["action"]
+    if action in ("submit", "retry") and not request.user.has_perm("orders.submit_salesorder"):
+        raise PermissionDenied
+    orders = SalesOrder.objects.filter(pk__in=form.cleaned_data["orders"]).select_related("tenant__application")
+    result = editing.bulk(action, orders, request.user)
+    level = messages.SUCCESS if result.done else messages.WARNING
+    messages.add_message(request, level, result.message(editing.BULK_VERBS[action]))
+    return redirect(reverse("orders:order-list") + back)
+
+
+# --- build and edit ------------------------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@permission_required("orders.add_salesorder", raise_exception=True)
+def order_create(request: HttpRequest) -> HttpResponse:
+    customer = None
+    if customer_pk := _int(request.GET.get("customer")):
+        customer = get_object_or_404(Customer.objects.select_related("tenant"), pk=customer_pk)
+    tenant_pk = customer.tenant_id if customer else _int(request.GET.get("tenant") or request.POST.get("tenant"))
+    tenant = Tenant.objects.filter(pk=tenant_pk, active=True).select_related("application").first()
+    if tenant is None:
+        tenants = Tenant.objects.filter(active=True).select_related("application").order_by("name")
+        return render(request, "orders/order_choose_tenant.html", {"tenants": tenants})
+    order = SalesOrder(tenant=tenant)
+    initial = {"customer": customer} if customer and customer.is_active else {}
+    return _order_form(request, order, initial)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("orders.change_salesorder", raise_exception=True)
+def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order(pk)
+    if not order.is_editable:
+        messages.info(request, f"Order {order.reference} is {order.get_state_display().lower()}; it cannot be edited.")
+        return redirect("orders:order-detail", pk=order.pk)
+    return _order_form(request, order, {})
+
+
+def _order_form(request: HttpRequest, order: SalesOrder, initial: dict) -> HttpResponse:
+    tenant = order.tenant
+    submitting = request.method == "POST" and request.POST.get("action") == "submit"
+    if submitting and not request.user.has_perm("orders.submit_salesorder"):
+        raise PermissionDenied
+    if request.method == "POST":
+        form = SalesOrderForm(request.POST, instance=order, tenant=tenant)
+        formset = LineFormSet(request.POST, instance=order, prefix="lines")
+        if form.is_valid() and formset.is_valid():
+            try:
+                order = editing.save(form.save(commit=False), formset.kept_lines(), request.user)
+            except editing.NotEditable as exc:
+                messages.error(request, str(exc))
+                return redirect("orders:order-detail", pk=order.pk)
+            if submitting:
+                _queue(request, order)
+            else:
+                messages.success(request, f"Order {order.reference} saved as {order.get_state_display().lower()}.")
+            return redirect("orders:order-detail", pk=order.pk)
+    else:
+        form = SalesOrderForm(instance=order, initial=initial, tenant=tenant)
+        formset = LineFormSet(instance=order, prefix="lines")
+    header_problems, line_problems = errors.by_field(order) if order.state == State.FAILED else ({}, {})
+    rows = [
+        (line_form, line_problems.get(index + 1, {}).get("general", []), line_problems.get(index + 1, {}))
+        for index, line_form in enumerate(formset.forms)
+    ]
+    context = {
+        "order": order,
+        "tenant": tenant,
+        "form": form,
+        "formset": formset,
+        "rows": rows,
+        "header_problems": header_problems,
+        "next_index": len(formset.forms),
+        "can_submit": request.user.has_perm("orders.submit_salesorder") and editing.can_send(order),
+        "send_blocker": editing.send_blocker(order),
+        "customer_count": active_customers(tenant).count(),
+        "customers_shown": CUSTOMER_CHOICES_SHOWN,
+    }
+    return render(request, "orders/order_form.html", context)
+
+
+@require_GET
+def line_form(request: HttpRequest) -> HttpResponse:
+    if not (request.user.has_perm("orders.add_salesorder") or request.user.has_perm("orders.change_salesorder")):
+        raise PermissionDenied
+    index = _int(request.GET.get("index"))
+    if index is None or not 0 <= index < 500:
+        raise Http404("No such line.")
+    context = {"line_form": new_line_form(index), "index": index, "next_index": index + 1}
+    return render(request, "orders/partials/line_added.html", context)
+
+
+@require_GET
+@permission_required("tenants.view_customer", raise_exception=True)
+def customer_options(request: HttpRequest) -> HttpResponse:
+    tenant = get_object_or_404(Tenant, pk=_int(request.GET.get("tenant")) or 0)
+    query = request.GET.get("q", "").strip()[:100]
+    customers = active_customers(tenant)
+    if query:
+        customers = customers.filter(Q(number__icontains=query) | Q(name__icontains=query))
+    shown = list(customers.order_by("number")[:CUSTOMER_CHOICES_SHOWN])
+    selected = _int(request.GET.get("customer"))
+    context = {"customers": shown, "selected": selected, "query": query, "limit": CUSTOMER_CHOICES_SHOWN}
+    return render(request, "orders/partials/customer_options.html", context)
+
+
+@require_GET
+@permission_required("orders.view_salesorder", raise_exception=True)
+def inventory_options(request: HttpRequest) -> HttpResponse:
+    tenant = get_object_or_404(Tenant.objects.select_related("application"), pk=_int(request.GET.get("tenant")) or 0)
+    items, problem = item_suggestions(tenant)
+    return render(request, "orders/partials/inventory_options.html", {"items": items, "problem": problem})
+
+
+# --- one order -----------------------------------------------------------------------------------------------------
+@require_GET
+@permission_required("orders.view_salesorder", raise_exception=True)
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order(pk)
+    lines = list(order.lines.all())
+    body = order.sent_payload if order.sent_payload is not None else payload.build(order)
+    context = {
+        "order": order,
+        "lines": lines,
+        "total": sum((line.amount for line in lines if line.amount is not None), 0),
+        "priced_lines": sum(1 for line in lines if line.unit_price is not None),
+        "payload_json": json.dumps(body, indent=2, ensure_ascii=False),
+        "payload_sent": order.sent_payload is not None,
+        "attempts": list(order.attempts_log.all()),
+        **_state_context(request, order),
+    }
+    return render(request, "orders/order_detail.html", context)
+
+
+@require_GET
+@permission_required("orders.view_salesorder", raise_exception=True)
+def order_state(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live state card. When the order settles after being in flight, the whole page reloads to show it all."""
+    order = _order(pk)
+    response = render(request, "orders/partials/order_state.html", _state_context(request, order))
+    if request.GET.get("was") in (State.QUEUED, State.SUBMITTING) and not order.is_in_flight:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+def _state_context(request: HttpRequest, order: SalesOrder) -> dict:
+    user = request.user
+    can_submit = user.has_perm("orders.submit_salesorder")
+    return {
+        "order": order,
+        "problems": errors.problems(order) if order.state == State.FAILED else [],
+        "send_blocker": editing.send_blocker(order),
+        "can_submit": can_submit and order.is_submittable and editing.can_send(order),
+        "can_edit": user.has_perm("orders.change_salesorder") and order.is_editable,
+        "can_cancel": user.has_perm("orders.change_salesorder") and order.is_cancellable,
+        "can_copy": user.has_perm("orders.add_salesorder"),
+    }
+
+
+@require_POST
+@permission_required("orders.submit_salesorder", raise_exception=True)
+def order_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order(pk)
+    if blocker := editing.send_blocker(order):
+        messages.error(request, f"Order {order.reference} was not sent. {blocker}")
+    else:
+        _queue(request, order)
+    return redirect("orders:order-detail", pk=order.pk)
+
+
+def _queue(request: HttpRequest, order: SalesOrder) -> None:
+    if blocker := editing.send_blocker(order):
+        messages.warning(request, f"Order {order.reference} was saved but not sent. {blocker}")
+    elif services.queue(order, request.user):
+        messages.success(request, f"Order {order.reference} is queued; it is sent to Visma in the background.")
+    else:
+        order.refresh_from_db()
+        messages.info(request, f"Order {order.reference} is already {order.get_state_display().lower()}.")
+
+
+@require_POST
+@permission_required("orders.change_salesorder", raise_exception=True)
+def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order(pk)
+    if editing.cancel(order):
+        messages.success(request, f"Order {order.reference} is cancelled; it will not be sent.")
+    else:
+        order.refresh_from_db()
+        messages.error(
+            request, f"Order {order.reference} is {order.get_state_display().lower()} and can no longer be cancelled."
+        )
+    return redirect("orders:order-detail", pk=order.pk)
+
+
+@require_POST
+@permission_required("orders.add_salesorder", raise_exception=True)
+def order_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    source = _order(pk)
+    copied = editing.copy(source, request.user)
+    messages.success(request, f"New draft {copied.reference} copied from {source}. Check it, then save or submit.")
+    return redirect("orders:order-edit", pk=copied.pk)

@@ -1,0 +1,124 @@
+"""What staff do to orders before Visma has them: save with lines, copy, cancel, and the bulk actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import services
+from .models import CANCELLABLE_STATES, EDITABLE_STATES, SalesOrder, SalesOrderLine
+
+State = SalesOrder.State
+
+
+class NotEditable(Exception):
+    """The order left an editable state (someone submitted or cancelled it) while it was being edited."""
+
+
+def save(order: SalesOrder, lines: list[dict], user=None) -> SalesOrder:
+    """Save the header and replace the lines (numbered 1..n in the order given) in one transaction.
+
+    An existing order is locked first and must still be a draft or failed, so an edit never changes an order a
+    worker is sending.
+    """
+    with transaction.atomic():
+        if order.pk:
+            current = SalesOrder.objects.select_for_update().filter(pk=order.pk).values_list("state", flat=True)
+            state = current.first()
+            if state not in EDITABLE_STATES:
+                raise NotEditable(f"Order {order.reference} is {state or 'gone'} now and can no longer be edited.")
+            order.state = state
+            order.save()
+            order.lines.all().delete()
+        else:
+            order.created_by = user
+            order.save()
+        SalesOrderLine.objects.bulk_create(
+            SalesOrderLine(order=order, position=position, **line) for position, line in enumerate(lines, start=1)
+        )
+    return order
+
+
+def copy(source: SalesOrder, user=None) -> SalesOrder:
+    """A new draft with the header and lines of any order (a new portal reference, nothing of Visma's)."""
+    order = SalesOrder(
+        tenant_id=source.tenant_id,
+        customer_id=source.customer_id,
+        order_type=source.order_type,
+        date=timezone.localdate(),
+        description=source.description,
+        customer_order=source.customer_order,
+        status=source.status,
+        note=source.note,
+    )
+    lines = [
+        {
+            "inventory_id": line.inventory_id,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "tax_category": line.tax_category,
+        }
+        for line in source.lines.all()
+    ]
+    return save(order, lines, user)
+
+
+def cancel(order: SalesOrder) -> bool:
+    """Cancel a draft, queued or failed order. A queued order a worker claims first is not cancelled."""
+    return bool(SalesOrder.objects.filter(pk=order.pk, state__in=CANCELLABLE_STATES).update(state=State.CANCELLED))
+
+
+@dataclass
+class BulkResult:
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def message(self, verb: str) -> str:
+        text = f"{len(self.done)} order{'s' if len(self.done) != 1 else ''} {verb}."
+        if self.skipped:
+            shown = ", ".join(self.skipped[:10]) + (" …" if len(self.skipped) > 10 else "")
+            text += f" {len(self.skipped)} skipped because of their state or tenant: {shown}."
+        return text
+
+
+BULK_VERBS = {"submit": "queued for submission", "retry": "queued again", "cancel": "cancelled"}
+
+
+def bulk(action: str, orders, user=None) -> BulkResult:
+    """Submit drafts/failed (write scope needed), retry failed ones, or cancel queued ones; report what was skipped."""
+    result = BulkResult()
+    for order in orders:
+        if action == "submit":
+            ok = can_send(order) and services.queue(order, user)
+        elif action == "retry":
+            ok = order.state == State.FAILED and can_send(order) and services.queue(order, user)
+        elif action == "cancel":
+            ok = bool(SalesOrder.objects.filter(pk=order.pk, state=State.QUEUED).update(state=State.CANCELLED))
+        else:
+            raise ValueError(f"unknown bulk action {action!r}")
+        (result.done if ok else result.skipped).append(order.reference)
+    return result
+
+
+def can_send(order: SalesOrder) -> bool:
+    """Whether the order's tenant may receive orders now: active, its application active, write scope approved."""
+    tenant = order.tenant
+    return tenant.active and tenant.can_write and tenant.application.active
+
+
+def send_blocker(order: SalesOrder) -> str:
+    """Why the order cannot be sent to its tenant, in words for staff; empty when nothing blocks it."""
+    tenant = order.tenant
+    if not tenant.active:
+        return f"{tenant.name} is deactivated."
+    if not tenant.application.active:
+        return f"The service application {tenant.application.name} is deactivated."
+    if not tenant.can_write:
+        return (
+            f"{tenant.name} has not approved the write scope, so orders cannot be sent to it. Ask the customer's "
+            "Integration Administrator to approve visma.net.erp.salesorder:write in the Visma App Store."
+        )
+    return ""

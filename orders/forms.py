@@ -1,0 +1,191 @@
+"""The order form: a header and an inline formset of lines, validated before anything reaches Visma."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.core.validators import MinValueValidator
+from django.forms import BaseInlineFormSet, inlineformset_factory
+
+from tenants.models import Customer, Tenant
+
+from .models import SalesOrder, SalesOrderLine
+
+CUSTOMER_CHOICES_SHOWN = 50
+LINE_FIELDS = ("inventory_id", "description", "quantity", "unit_price", "tax_category")
+MAX_LINES = 500
+
+
+class BootstrapMixin:
+    """Bootstrap classes on every widget (Django marks fields with errors `aria-invalid`, which the CSS colours)."""
+
+    def style_widgets(self, size: str = "") -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = f"form-select{' form-select-' + size if size else ''}"
+            else:
+                css = f"form-control{' form-control-' + size if size else ''}"
+            widget.attrs["class"] = f"{css} {widget.attrs.get('class', '')}".strip()
+
+
+def active_customers(tenant: Tenant):
+    return Customer.objects.filter(tenant=tenant, removed_at__isnull=True, status__iexact="active")
+
+
+class SalesOrderForm(BootstrapMixin, forms.ModelForm):
+    """The header. The customer must be one of the tenant's synced, active customers."""
+
+    class Meta:
+        model = SalesOrder
+        fields = ["customer", "order_type", "date", "customer_order", "description", "status", "note"]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "note": forms.Textarea(attrs={"rows": 2}),
+            "order_type": forms.TextInput(attrs={"size": 3}),
+        }
+        help_texts = {
+            "order_type": "Visma order type, usually SO.",
+            "customer_order": "The customer's own order number (their PO), sent as customer.order.",
+            "status": "Hold keeps the order from being processed in Visma until someone releases it.",
+        }
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        field = self.fields["customer"]
+        field.queryset = active_customers(tenant).order_by("number")
+        field.empty_label = "Choose a customer…"
+        field.error_messages["invalid_choice"] = (
+            "Choose one of the tenant's active customers (sync customers if it is missing)."
+        )
+        # Only the chosen customer and the first few are rendered; the search box loads the others on demand.
+        shown = list(field.queryset[:CUSTOMER_CHOICES_SHOWN])
+        chosen = self._chosen_customer()
+        if chosen is not None and chosen not in shown:
+            shown.insert(0, chosen)
+        field.widget.choices = [("", field.empty_label)] + [(c.pk, str(c)) for c in shown]
+        self.fields["order_type"].widget.attrs.update({"maxlength": 2, "class": "text-uppercase"})
+        self.style_widgets()
+
+    def _chosen_customer(self) -> Customer | None:
+        value = self.data.get(self.add_prefix("customer")) if self.is_bound else self.initial.get("customer")
+        if isinstance(value, Customer):
+            return value
+        if not value and self.instance.customer_id:
+            value = self.instance.customer_id
+        try:
+            return Customer.objects.filter(tenant=self.tenant, pk=int(value)).first() if value else None
+        except (TypeError, ValueError):
+            return None
+
+    def clean_order_type(self) -> str:
+        value = (self.cleaned_data.get("order_type") or "").strip().upper()
+        if not value.isalnum():
+            raise forms.ValidationError("Use the two-letter order type from Visma, e.g. SO.")
+        return value
+
+    def clean_customer_order(self) -> str:
+        return (self.cleaned_data.get("customer_order") or "").strip()
+
+
+class DecimalWithCommaField(forms.DecimalField):
+    """Accepts `1,5` as well as `1.5` and ignores spaces used as thousands separators."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
+        return super().to_python(value)
+
+
+NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
+
+
+class SalesOrderLineForm(BootstrapMixin, forms.ModelForm):
+    quantity = DecimalWithCommaField(
+        max_digits=14,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0.0001"), "Quantity must be more than 0.")],
+        widget=forms.TextInput(attrs={**NUMBER_ATTRS, "data-line-quantity": ""}),
+    )
+    unit_price = DecimalWithCommaField(
+        max_digits=16,
+        decimal_places=4,
+        required=False,
+        validators=[MinValueValidator(Decimal("0"), "Unit price cannot be negative.")],
+        widget=forms.TextInput(attrs={**NUMBER_ATTRS, "data-line-price": ""}),
+        help_text="Empty: Visma's price for the customer.",
+    )
+
+    class Meta:
+        model = SalesOrderLine
+        fields = list(LINE_FIELDS)
+        widgets = {
+            "inventory_id": forms.TextInput(attrs={"list": "inventory-items", "autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.style_widgets(size="sm")
+
+    def clean_inventory_id(self) -> str:
+        return (self.cleaned_data.get("inventory_id") or "").strip()
+
+    def clean_tax_category(self) -> str:
+        return (self.cleaned_data.get("tax_category") or "").strip()
+
+
+class BaseLineFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if not kept:
+            raise forms.ValidationError("Add at least one line.")
+
+    def kept_lines(self) -> list[dict]:
+        """The cleaned lines in the order staff see them, without deleted or empty ones."""
+        return [
+            {name: form.cleaned_data.get(name) for name in LINE_FIELDS}
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+
+LineFormSet = inlineformset_factory(
+    SalesOrder,
+    SalesOrderLine,
+    form=SalesOrderLineForm,
+    formset=BaseLineFormSet,
+    extra=0,
+    min_num=1,
+    validate_min=True,
+    max_num=MAX_LINES,
+    validate_max=True,
+    can_delete=True,
+)
+
+
+def empty_line_form(index: int) -> SalesOrderLineForm:
+    """A fresh line row for the formset at `index`, as the add-line button appends it."""
+    formset = LineFormSet(instance=SalesOrder())
+    return formset._construct_form(index, empty_permitted=True, use_required_attribute=False)
+
+
+class BulkActionForm(forms.Form):
+    ACTIONS = {
+        "submit": "Submit selected",
+        "retry": "Retry failed",
+        "cancel": "Cancel queued",
+    }
+    action = forms.ChoiceField(choices=list(ACTIONS.items()))
+    orders = forms.TypedMultipleChoiceField(coerce=int, choices=[], error_messages={"required": "Select orders."})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        submitted = self.data.getlist("orders") if hasattr(self.data, "getlist") else self.data.get("orders", [])
+        self.fields["orders"].choices = [(v, v) for v in submitted if str(v).isdigit() and len(str(v)) < 12][:1000]

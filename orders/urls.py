@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import import_views, views
+
+app_name = "orders"
+
+urlpatterns = [
+    path("", views.order_list, name="order-list"),
+    path("new/", views.order_create, name="order-create"),
+    path("bulk/", views.order_bulk, name="order-bulk"),
+    path("line-form/", views.line_form, name="line-form"),
+    path("customers/", views.customer_options, name="customer-options"),
+    path("inventory/", views.inventory_options, name="inventory-options"),
+    path("import/", import_views.order_import, name="order-import"),
+    path("import/example.csv", import_views.example_csv, name="order-import-example"),
+    path("<int:pk>/", views.order_detail, name="order-detail"),
+    path("<int:pk>/edit/", views.order_edit, name="order-edit"),
+    path("<int:pk>/submit/", views.order_submit, name="order-submit"),
+    path("<int:pk>/cancel/", views.order_cancel, name="order-cancel"),
+    path("<int:pk>/copy/", views.order_copy, name="order-copy"),
+    path("<int:pk>/state/", views.order_state, name="order-state"),
+]
