@@ -2,13 +2,22 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from . import services
+from . import editing
 from .models import SalesOrder, SalesOrderLine, SubmissionAttempt
 
 
 class SalesOrderLineInline(admin.TabularInline):
     model = SalesOrderLine
     extra = 0
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_editable)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return super().has_add_permission(request, obj) and (obj is None or obj.is_editable)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or obj.is_editable)
 
 
 class SubmissionAttemptInline(admin.TabularInline):
@@ -21,10 +30,25 @@ class SubmissionAttemptInline(admin.TabularInline):
         return False
 
 
-@admin.action(description="Queue for submission to Visma (drafts and failed orders)", permissions=["submit"])
-def queue_for_submission(modeladmin, request, queryset):
-    queued = sum(services.queue(order, request.user) for order in queryset)
-    modeladmin.message_user(request, f"{queued} order{'s' if queued != 1 else ''} queued.", messages.SUCCESS)
+def _bulk(modeladmin, request, queryset, action: str) -> None:
+    result = editing.bulk(action, queryset.select_related("tenant__application"), request.user)
+    level = messages.SUCCESS if result.done else messages.WARNING
+    modeladmin.message_user(request, result.message(editing.BULK_VERBS[action]), level)
+
+
+@admin.action(description="Submit selected drafts and failed orders to Visma", permissions=["submit"])
+def submit_selected(modeladmin, request, queryset):
+    _bulk(modeladmin, request, queryset, "submit")
+
+
+@admin.action(description="Retry selected failed orders", permissions=["submit"])
+def retry_failed(modeladmin, request, queryset):
+    _bulk(modeladmin, request, queryset, "retry")
+
+
+@admin.action(description="Cancel selected queued orders", permissions=["change"])
+def cancel_queued(modeladmin, request, queryset):
+    _bulk(modeladmin, request, queryset, "cancel")
 
 
 @admin.register(SalesOrder)
@@ -36,7 +60,7 @@ class SalesOrderAdmin(admin.ModelAdmin):
     raw_id_fields = ("customer",)
     date_hierarchy = "created_at"
     inlines = [SalesOrderLineInline, SubmissionAttemptInline]
-    actions = [queue_for_submission]
+    actions = [submit_selected, retry_failed, cancel_queued]
     readonly_fields = (
         "reference",
         "state",

@@ -99,6 +99,16 @@ def reconcile(order: SalesOrder) -> SalesOrder:
     return _requeue(order, VismaError("Visma did not confirm the order and it was not found; sending it again."))
 
 
+def due_orders(tenant=None, limit: int = 500) -> list[int]:
+    """Ids of queued orders whose next attempt is due, oldest first."""
+    due = SalesOrder.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()), state=State.QUEUED
+    )
+    if tenant is not None:
+        due = due.filter(tenant=tenant)
+    return list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+
+
 def sweep() -> str:
     """Every minute: reconcile orders stuck in submitting (a worker died mid-request), enqueue due queued orders."""
     now = timezone.now()
@@ -110,9 +120,7 @@ def sweep() -> str:
     for order in stuck.select_related("tenant__application", "customer"):
         reconcile(order)
         reconciled += 1
-    due = list(
-        SalesOrder.objects.filter(state=State.QUEUED, next_attempt_at__lte=now).values_list("pk", flat=True)[:500]
-    )
+    due = due_orders()
     for order_id in due:
         enqueue(order_id)
     return f"{reconciled} reconciled, {len(due)} enqueued"

@@ -153,7 +153,7 @@ def test_admin_lists_orders_and_queues_them_through_the_service(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(
             reverse("admin:orders_salesorder_changelist"),
-            {"action": "queue_for_submission", "_selected_action": [order.pk]},
+            {"action": "submit_selected", "_selected_action": [order.pk]},
             follow=True,
         )
-    assert b"1 order queued." in response.content and len(callbacks) == 1
+    assert b"1 order queued for submission." in response.content and len(callbacks) == 1
