@@ -1,0 +1,558 @@
+"""Order import from CSV: parsing, every column's checks, limits and hostile files, the page, the command."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from orders import imports
+from orders.models import SalesOrder, SalesOrderLine
+from tenants.models import Customer
+
+pytestmark = pytest.mark.django_db
+State = SalesOrder.State
+EXAMPLE = Path(imports.__file__).with_name("import_example.csv")
+HEADER = list(imports.COLUMNS)
+
+
+@pytest.fixture
+def customers(tenant):
+    """Customers the sandbox knows: 10000-10007 are Active, 10008 is OnHold, 10009 Inactive; 10007 removed here."""
+    rows = [Customer(tenant=tenant, number=str(10000 + i), name=f"Kunde {i}", status="Active") for i in range(8)]
+    rows.append(Customer(tenant=tenant, number="10008", name="Paused AS", status="OnHold"))
+    rows.append(Customer(tenant=tenant, number="10009", name="Sleeping AS", status="Inactive"))
+    created = {c.number: c for c in Customer.objects.bulk_create(rows)}
+    Customer.objects.filter(number="10007").update(removed_at=timezone.now())
+    return created
+
+
+def line(reference="PO-1", customer="10000", inventory_id="STOCK-100", quantity="1", **values) -> dict:
+    return {"reference": reference, "customer": customer, "inventory_id": inventory_id, "quantity": quantity, **values}
+
+
+def make_csv(rows: list[dict], *, delimiter: str = ",", columns: list[str] | None = None) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns or HEADER, delimiter=delimiter, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def text(rows: list[dict]) -> str:
+    return make_csv(rows).decode("utf-8")
+
+
+def check(data: bytes, tenant) -> imports.ImportPlan:
+    return imports.validate(imports.parse(imports.decode(data)), tenant)
+
+
+def problems(data: bytes, tenant) -> list[str]:
+    return [str(p) for p in check(data, tenant).problems]
+
+
+def refused(data: bytes) -> str:
+    with pytest.raises(imports.ImportRefused) as caught:
+        imports.parse(imports.decode(data))
+    return str(caught.value)
+
+
+# --- Happy path ---------------------------------------------------------------------------------------------------
+
+
+def test_example_file_imports_as_drafts_with_lines_in_file_order(tenant, customers, order_clerk):
+    parsed = imports.parse(imports.decode(EXAMPLE.read_bytes()))
+    plan = imports.import_orders(parsed, tenant, order_clerk)
+    assert plan.ok, plan.problems
+    assert plan.summary == "2 orders, 5 lines, total 3,577.50"
+    first, second = SalesOrder.objects.order_by("pk")
+    assert (first.customer_order, first.customer.number, first.state) == ("PO-2026-0141", "10000", State.DRAFT)
+    assert first.description == "Winter restock" and first.status == "Open" and str(first.date) == "2026-12-01"
+    assert first.created_by == order_clerk and first.reference.startswith("VOP-")
+    assert [(li.position, li.inventory_id, li.quantity, li.unit_price) for li in first.lines.all()] == [
+        (1, "STOCK-100", Decimal("4"), Decimal("101.25")),
+        (2, "STOCK-300", Decimal("2.5"), Decimal("449")),
+        (3, "FREIGHT", Decimal("1"), Decimal("250")),
+    ]
+    assert first.lines.get(position=3).description == "Delivery, Oslo"
+    assert second.status == "Hold" and second.date == timezone.localdate() and second.description == ""
+    assert second.lines.get(position=1).unit_price is None
+
+
+def test_readme_shows_the_example_file():
+    readme = (Path(imports.__file__).parent.parent / "README.md").read_text()
+    assert EXAMPLE.read_text().strip() in readme
+
+
+def test_decimal_marks_may_be_mixed_within_a_file(tenant, customers):
+    rows = [line(quantity="1,5", unit_price="10.25"), line(inventory_id="SERV-100", quantity="2.75", unit_price="3,5")]
+    plan = check(make_csv(rows), tenant)
+    assert plan.ok
+    assert [(li.quantity, li.unit_price) for li in plan.orders[0].lines] == [
+        (Decimal("1.5"), Decimal("10.25")),
+        (Decimal("2.75"), Decimal("3.5")),
+    ]
+
+
+def test_semicolon_file_with_comma_decimals_and_a_bom(tenant, customers):
+    data = "\ufeffReference;Customer;Inventory ID;Quantity;Unit_Price\nPO-9;10001;STOCK-200;1,25;99,5\n"
+    plan = check(data.encode("utf-8"), tenant)
+    assert plan.ok and plan.parsed.delimiter == ";"
+    [order] = plan.orders
+    assert order.customer.number == "10001" and order.lines[0].quantity == Decimal("1.25")
+    assert order.lines[0].unit_price == Decimal("99.5")
+
+
+def test_blank_lines_are_skipped_and_row_numbers_stay_those_of_the_spreadsheet(tenant, customers):
+    data = make_csv([line()]) + b"\r\n" + make_csv([line(quantity="x")]).split(b"\r\n", 1)[1]
+    assert problems(data, tenant) == [
+        "row 4, column quantity: “x” is not a number (digits with . or , as the decimal mark, no thousands separators)"
+    ]
+
+
+# --- Each column's checks -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"reference": ""}, "column reference: required"),
+        ({"reference": "R" * 41}, "column reference: longer than 40 characters (41)"),
+        ({"customer": ""}, "column customer: required"),
+        ({"customer": "99999"}, "column customer: no customer 99999 in Nordlys Handel AS"),
+        ({"customer": "10007"}, "column customer: customer 10007 was removed in Visma"),
+        ({"customer": "10008"}, "column customer: customer 10008 is OnHold in Visma, not Active"),
+        ({"customer": "10009"}, "column customer: customer 10009 is Inactive in Visma, not Active"),
+        ({"customer": "1" * 31}, "column customer: longer than 30 characters"),
+        ({"date": "01.12.2026"}, "column date: “01.12.2026” is not a date in the form YYYY-MM-DD"),
+        ({"date": "2026-02-30"}, "column date: “2026-02-30” is not a date"),
+        ({"description": "d" * 256}, "column description: longer than 255 characters (256)"),
+        ({"status": "Closed"}, "column status: must be Open or Hold, not “Closed”"),
+        ({"inventory_id": ""}, "column inventory_id: required"),
+        ({"inventory_id": "I" * 31}, "column inventory_id: longer than 30 characters"),
+        ({"line_description": "l" * 257}, "column line_description: longer than 256 characters"),
+        ({"quantity": ""}, "column quantity: required"),
+        ({"quantity": "0"}, "column quantity: must be more than 0"),
+        ({"quantity": "-2"}, "column quantity: must be more than 0"),
+        ({"quantity": "two"}, "column quantity: “two” is not a number"),
+        ({"quantity": "1.000,5"}, "column quantity: “1.000,5” is not a number"),
+        ({"quantity": "1 000"}, "column quantity: “1 000” is not a number"),
+        ({"quantity": "1e3"}, "column quantity: “1e3” is not a number"),
+        ({"quantity": "NaN"}, "column quantity: “NaN” is not a number"),
+        ({"quantity": "1,23456"}, "column quantity: at most 4 decimals"),
+        ({"quantity": "12345678901"}, "column quantity: too large (at most 10 digits before the decimal mark)"),
+        ({"unit_price": "cheap"}, "column unit_price: “cheap” is not a number"),
+        ({"unit_price": "0.00001"}, "column unit_price: at most 4 decimals"),
+        ({"unit_price": "1234567890123"}, "column unit_price: too large (at most 12 digits before the decimal mark)"),
+        ({"tax_category": "T" * 11}, "column tax_category: longer than 10 characters"),
+    ],
+)
+def test_each_column_is_checked(tenant, customers, values, expected):
+    found = problems(make_csv([line(), line(**{"reference": "PO-2", **values})]), tenant)
+    assert len(found) == 1 and found[0].startswith(f"row 3, {expected}"), found
+
+
+def test_values_that_fit_exactly_are_accepted(tenant, customers):
+    row = line(
+        reference="R" * 40,
+        description="d" * 255,
+        status="hold",
+        line_description="l" * 256,
+        quantity="9999999999,9999",
+        unit_price="-999999999999.9999",
+        tax_category="T" * 10,
+    )
+    plan = check(make_csv([row]), tenant)
+    assert plan.ok, plan.problems
+    assert plan.orders[0].status == "Hold" and plan.orders[0].lines[0].quantity == Decimal("9999999999.9999")
+
+
+def test_trailing_zeros_do_not_count_as_decimals(tenant, customers):
+    assert check(make_csv([line(quantity="1.500000", unit_price="100")]), tenant).ok
+
+
+def test_every_problem_of_a_file_is_reported_not_only_the_first(tenant, customers):
+    rows = [line(quantity="0"), line(reference="PO-2", customer="404", date="tomorrow"), line(reference="PO-3")]
+    assert problems(make_csv(rows), tenant) == [
+        "row 2, column quantity: must be more than 0",
+        "row 3, column customer: no customer 404 in Nordlys Handel AS; sync its customers if it is new in Visma",
+        "row 3, column date: “tomorrow” is not a date in the form YYYY-MM-DD",
+    ]
+
+
+# --- Orders, header conflicts, duplicates -------------------------------------------------------------------------
+
+
+def test_rows_with_the_same_reference_form_one_order_and_blank_header_cells_follow_the_first(tenant, customers):
+    rows = [
+        line(description="Spring", date="2026-03-01", inventory_id="STOCK-100"),
+        line(reference="PO-2", inventory_id="SERV-100"),
+        line(inventory_id="STOCK-200"),
+        line(description="Spring", status="Open", inventory_id="STOCK-300"),
+    ]
+    plan = check(make_csv(rows), tenant)
+    assert plan.ok
+    first, second = plan.orders
+    assert [li.inventory_id for li in first.lines] == ["STOCK-100", "STOCK-200", "STOCK-300"]
+    assert first.description == "Spring" and str(first.date) == "2026-03-01"
+    assert [li.row for li in first.lines] == [2, 4, 5] and second.first_row == 3
+
+
+@pytest.mark.parametrize(
+    ("column", "first", "other"),
+    [
+        ("customer", "10000", "10001"),
+        ("date", "2026-03-01", "2026-03-02"),
+        ("description", "Spring", "Summer"),
+        ("status", "Open", "Hold"),
+    ],
+)
+def test_header_values_that_disagree_within_an_order_are_a_conflict(tenant, customers, column, first, other):
+    rows = [line(**{column: first}), line(inventory_id="SERV-100", **{column: other})]
+    assert problems(make_csv(rows), tenant) == [
+        f"row 3, column {column}: differs from row 2 of order PO-1 (“{first}”); the rows of one order must agree"
+    ]
+
+
+def test_importing_the_same_file_twice_creates_nothing_new(tenant, customers, order_clerk):
+    parsed = imports.parse(imports.decode(EXAMPLE.read_bytes()))
+    assert imports.import_orders(parsed, tenant, order_clerk).ok
+    first = SalesOrder.objects.get(customer_order="PO-2026-0141")
+    SalesOrder.objects.filter(pk=first.pk).update(state=State.SUBMITTED, visma_type="SO", visma_number="000042")
+    again = imports.import_orders(parsed, tenant, order_clerk)
+    duplicate = f"row 2, column reference: already imported as order {first.reference} / SO 000042"
+    assert str(again.problems[0]) == duplicate
+    assert len(again.problems) == 2
+    assert SalesOrder.objects.count() == 2 and SalesOrderLine.objects.count() == 5
+
+
+def test_a_cancelled_order_or_another_customers_order_does_not_block_the_reference(tenant, customers):
+    SalesOrder.objects.create(tenant=tenant, customer=customers["10000"], customer_order="PO-1", state=State.CANCELLED)
+    SalesOrder.objects.create(tenant=tenant, customer=customers["10001"], customer_order="PO-1")
+    assert check(make_csv([line()]), tenant).ok
+
+
+def test_checks_take_the_same_queries_for_5_or_1000_lines_and_import_inserts_in_batches(
+    tenant, customers, order_clerk, django_assert_max_num_queries
+):
+    small = imports.parse(text([line(reference=f"S-{i // 5}", customer="10001") for i in range(5)]))
+    rows = [line(reference=f"L-{i // 5}", customer=str(10000 + (i // 5) % 7), quantity=str(i + 1)) for i in range(1000)]
+    large = imports.parse(text(rows))
+    with django_assert_max_num_queries(2):
+        assert imports.validate(small, tenant).ok
+    with django_assert_max_num_queries(2):
+        assert imports.validate(large, tenant).ok
+    # Lock, two lookups, then inserts in the batches the database allows (SQLite: 999 parameters per statement).
+    with django_assert_max_num_queries(20):
+        plan = imports.import_orders(large, tenant, order_clerk)
+    assert plan.ok and SalesOrder.objects.count() == 200 and SalesOrderLine.objects.count() == 1000
+
+
+# --- Limits and hostile files -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", "The file is empty."),
+        (b" \r\n\r\n", "The file is empty."),
+        ("Kunde;Kjøpmann\n".encode("latin-1"), "The file is not UTF-8 text (byte 0xF8 on line 1)"),
+        ("reference,customer\n".encode("utf-16"), "The file is UTF-16 text"),
+        (b"PK\x03\x04\x14\x00\x06\x00rest-of-a-workbook", "This is a spreadsheet workbook, not CSV"),
+        (b"reference,customer\x00,x\n", "The file contains binary data"),
+    ],
+)
+def test_unreadable_files_are_refused_with_what_to_do(data, expected):
+    assert refused(data).startswith(expected)
+
+
+def test_missing_and_unknown_columns_are_listed():
+    message = refused(b"reference,customer,qty,colour,Inventory ID\nPO-1,10000,1,red,STOCK-100\n")
+    assert "row 1: missing required column: quantity" in message
+    assert "row 1: unknown columns: qty, colour (the columns are: reference, customer, date," in message
+
+
+def test_a_column_given_twice_is_refused():
+    assert "column given twice: quantity" in refused(b"reference,customer,inventory_id,quantity,quantity\n")
+
+
+def test_a_header_without_lines_is_refused():
+    assert refused(make_csv([])) == "The file has a header row but no order lines."
+
+
+def test_broken_quoting_is_refused_as_invalid_csv():
+    assert refused(b'reference,customer,inventory_id,quantity\n"PO-1"x,10000,STOCK-100,1\n').startswith(
+        "The file is not valid CSV"
+    )
+
+
+def test_values_beyond_the_header_are_a_problem_of_their_row(tenant, customers):
+    data = make_csv([line()]) + b"PO-1,10000,,,,STOCK-200,,1,,,surplus\r\n"
+    assert problems(data, tenant) == ["row 3: value outside the named columns: surplus"]
+
+
+def test_more_than_50000_lines_are_refused_before_the_rows_are_checked():
+    row = b"PO-1,10000,STOCK-100,1\n"
+    data = b"reference,customer,inventory_id,quantity\n" + row * (imports.MAX_ROWS + 1)
+    assert refused(data) == "The file has more than 50,000 order lines; split it."
+    assert len(imports.parse(imports.decode(data[: -len(row)])).rows) == imports.MAX_ROWS
+
+
+def test_more_than_10_mb_is_refused_before_decoding():
+    data = b"reference,customer,inventory_id,quantity\n" + b"x" * imports.MAX_BYTES
+    assert refused(data) == "The file is larger than 10 MB; split it."
+
+
+def test_formula_cells_are_stored_as_typed_and_exported_as_text(tenant, customers, order_clerk):
+    rows = [
+        line(description='=HYPERLINK("http://evil")', line_description="@SUM(A1:A9)"),
+        line(reference="PO-2", inventory_id="+47 STOCK", line_description="-5 % rabatt", quantity="0"),
+    ]
+    plan = check(make_csv(rows), tenant)
+    exported = list(csv.reader(io.StringIO(imports.problems_csv(plan))))
+    assert exported[0] == ["row", *HEADER, "problems"]
+    assert exported[1][imports.COLUMNS.index("inventory_id") + 1] == "'+47 STOCK"
+    assert exported[1][imports.COLUMNS.index("line_description") + 1] == "'-5 % rabatt"
+    assert len(exported) == 2
+    parsed = imports.parse(text(rows[:1]))
+    assert imports.import_orders(parsed, tenant, order_clerk).ok
+    order = SalesOrder.objects.get()
+    assert order.description == '=HYPERLINK("http://evil")' and order.lines.get().description == "@SUM(A1:A9)"
+
+
+def test_safe_cell_only_touches_cells_a_spreadsheet_would_evaluate():
+    assert [imports.safe_cell(v) for v in ["=1+1", "+1", "-1", "@A1", "\tx", "1-1", "a=b", ""]] == [
+        "'=1+1",
+        "'+1",
+        "'-1",
+        "'@A1",
+        "'\tx",
+        "1-1",
+        "a=b",
+        "",
+    ]
+
+
+# --- The page -----------------------------------------------------------------------------------------------------
+
+URL = reverse("orders:order-import")
+
+
+def upload(client, tenant, data: bytes, name: str = "orders.csv"):
+    return client.post(URL, {"action": "upload", "tenant": tenant.pk, "file": SimpleUploadedFile(name, data)})
+
+
+def test_page_needs_login_and_the_import_permission(client, viewer_client, clerk_client, tenant):
+    response = client.get(URL)
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    assert viewer_client.get(URL).status_code == 403
+    assert viewer_client.post(URL).status_code == 403
+    assert viewer_client.get(reverse("orders:order-import-example")).status_code == 403
+    page = clerk_client.get(URL)
+    assert page.status_code == 200
+    assert reverse("orders:order-import-example") in page.content.decode()
+    assert reverse("orders:order-list") in page.content.decode()
+
+
+def test_example_download_is_the_example_file(clerk_client):
+    response = clerk_client.get(reverse("orders:order-import-example"))
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
+    assert "attachment" in response["Content-Disposition"]
+    assert b"".join(response.streaming_content) == EXAMPLE.read_bytes()
+
+
+def test_upload_previews_then_imports_as_drafts(clerk_client, tenant, customers, order_clerk):
+    preview = upload(clerk_client, tenant, EXAMPLE.read_bytes())
+    assert preview.status_code == 200
+    page = preview.content.decode()
+    assert "The file is valid" in page and "2 orders, 5 lines, total 3,577.50" in page
+    assert SalesOrder.objects.count() == 0
+    token = preview.context["token"]
+    response = clerk_client.post(URL, {"action": "import", "token": token, "mode": "draft"})
+    assert response.status_code == 302 and response.url == reverse("orders:order-list")
+    assert set(SalesOrder.objects.values_list("state", "created_by")) == {(State.DRAFT, order_clerk.pk)}
+    again = clerk_client.post(URL, {"action": "import", "token": token, "mode": "draft"}, follow=False)
+    assert again.status_code == 302 and again.url == URL
+    assert SalesOrder.objects.count() == 2
+
+
+def test_preview_marks_every_problem_at_its_row_and_column(clerk_client, tenant, customers):
+    rows = [line(), line(quantity="-1"), line(reference="PO-2", customer="10008", status="Closed")]
+    response = upload(clerk_client, tenant, make_csv(rows))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "3 problems</strong> in 2 rows" in page
+    assert [(r.number, [c.problems for c in r.cells if c.problems]) for r in response.context["preview_rows"]] == [
+        (3, [["must be more than 0"]]),
+        (4, [["customer 10008 is OnHold in Visma, not Active"], ["must be Open or Hold, not “Closed”"]]),
+    ]
+    assert page.count('class="table-danger"') == 3 and "Import 1 order" not in page
+    assert SalesOrder.objects.count() == 0
+
+
+def test_rows_with_problems_download_as_csv(clerk_client, tenant, customers):
+    preview = upload(clerk_client, tenant, make_csv([line(line_description="=cmd()", quantity="0")]))
+    response = clerk_client.post(URL, {"action": "problems", "token": preview.context["token"]})
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
+    assert "'=cmd()" in response.content.decode() and "quantity: must be more than 0" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", "The submitted file is empty."),
+        ("a;b\n".encode("cp1252") + b"\xe6\n", "The file is not UTF-8 text"),
+        (b"ref,who\n1,2\n", "missing required columns: reference, customer, inventory_id, quantity"),
+    ],
+)
+def test_unreadable_uploads_show_the_error_next_to_the_file_field(clerk_client, tenant, data, expected):
+    response = upload(clerk_client, tenant, data)
+    assert response.status_code == 200
+    assert any(expected in error for error in response.context["form"].errors["file"])
+
+
+def test_an_upload_over_10_mb_is_refused_without_being_kept(clerk_client, tenant, customers):
+    response = upload(clerk_client, tenant, b"reference,customer,inventory_id,quantity\n" + b"x" * imports.MAX_BYTES)
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"] == ["The file is larger than 10 MB; split it."]
+
+
+def test_a_file_imported_elsewhere_after_the_preview_is_refused_on_import(clerk_client, tenant, customers):
+    preview = upload(clerk_client, tenant, EXAMPLE.read_bytes())
+    call_command("import_orders", str(EXAMPLE), tenant=str(tenant.tenant_id), stdout=io.StringIO())
+    response = clerk_client.post(URL, {"action": "import", "token": preview.context["token"], "mode": "draft"})
+    assert response.status_code == 200 and "already imported as order" in response.content.decode()
+    assert SalesOrder.objects.count() == 2
+
+
+def test_a_preview_token_belongs_to_the_user_who_uploaded(clerk_client, tenant, customers, superuser):
+    from tests.conftest import logged_in
+
+    preview = upload(clerk_client, tenant, EXAMPLE.read_bytes())
+    response = logged_in(superuser).post(URL, {"action": "import", "token": preview.context["token"], "mode": "draft"})
+    assert response.status_code == 302 and response.url == URL
+    assert SalesOrder.objects.count() == 0
+
+
+def test_import_and_submit_sends_every_order_to_visma(
+    clerk_client, tenant, customers, sandbox, django_capture_on_commit_callbacks
+):
+    preview = upload(clerk_client, tenant, EXAMPLE.read_bytes())
+    assert "Import and submit to Visma" in preview.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = clerk_client.post(URL, {"action": "import", "token": preview.context["token"], "mode": "submit"})
+    assert response.status_code == 302
+    assert set(SalesOrder.objects.values_list("state", flat=True)) == {State.SUBMITTED}
+    sent = sorted(o["body"]["customer"]["order"] for o in sandbox.state.orders())
+    assert sent == ["PO-2026-0141", "PO-2026-0142"]
+
+
+def test_upload_checks_take_the_same_queries_for_5_or_500_lines(
+    clerk_client, tenant, customers, django_assert_max_num_queries
+):
+    small = make_csv([line(reference=f"S-{i}") for i in range(5)])
+    large = make_csv([line(reference=f"L-{i // 5}", quantity=str(i + 1)) for i in range(500)])
+    with django_assert_max_num_queries(20) as small_queries:
+        upload(clerk_client, tenant, small)
+    with django_assert_max_num_queries(20) as large_queries:
+        upload(clerk_client, tenant, large)
+    assert len(large_queries) == len(small_queries)
+
+
+# --- The command --------------------------------------------------------------------------------------------------
+
+
+def run(*args: str, **options) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_orders", *args, stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def test_command_imports_drafts_and_prints_a_summary(tenant, customers):
+    out, _ = run(str(EXAMPLE), tenant=str(tenant.tenant_id))
+    assert out.strip() == "Imported 2 orders, 5 lines, total 3,577.50; saved as drafts."
+    assert SalesOrder.objects.filter(state=State.DRAFT).count() == 2
+
+
+def test_command_prints_every_problem_and_saves_nothing(tenant, customers, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(make_csv([line(), line(reference="PO-2", customer="404"), line(quantity="1,2,3")]))
+    err = io.StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("import_orders", str(path), tenant=str(tenant.tenant_id), stdout=io.StringIO(), stderr=err)
+    assert caught.value.returncode == 1
+    assert str(caught.value) == "2 problems; nothing was imported."
+    assert err.getvalue().splitlines() == [
+        "row 3, column customer: no customer 404 in Nordlys Handel AS; sync its customers if it is new in Visma",
+        "row 4, column quantity: “1,2,3” is not a number (digits with . or , as the decimal mark, no thousands "
+        "separators)",
+    ]
+    assert SalesOrder.objects.count() == 0
+
+
+def test_command_dry_run_summarises_without_saving(tenant, customers):
+    out, _ = run(str(EXAMPLE), "--dry-run", tenant=str(tenant.tenant_id))
+    assert out.strip() == "Dry run: 2 orders, 5 lines, total 3,577.50. The file is valid; nothing was saved."
+    assert SalesOrder.objects.count() == 0
+
+
+def test_command_refuses_a_second_import_of_the_same_file(tenant, customers):
+    run(str(EXAMPLE), tenant=str(tenant.tenant_id))
+    with pytest.raises(CommandError, match="2 problems; nothing was imported"):
+        run(str(EXAMPLE), tenant=str(tenant.tenant_id))
+    assert SalesOrder.objects.count() == 2
+
+
+def test_command_submit_queues_the_orders_and_they_reach_visma(
+    tenant, customers, sandbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        out, _ = run(str(EXAMPLE), "--submit", tenant=str(tenant.tenant_id))
+    assert out.strip() == "Imported 2 orders, 5 lines, total 3,577.50; queued for Visma."
+    orders = SalesOrder.objects.order_by("pk")
+    assert [o.state for o in orders] == [State.SUBMITTED, State.SUBMITTED]
+    assert len(sandbox.state.orders()) == 2
+
+
+def test_command_submit_without_running_tasks_leaves_the_orders_queued(tenant, customers):
+    run(str(EXAMPLE), "--submit", tenant=str(tenant.tenant_id))
+    order = SalesOrder.objects.order_by("pk").first()
+    assert order.state == State.QUEUED and order.next_attempt_at <= timezone.now() + timedelta(seconds=1)
+
+
+def test_command_refuses_submit_for_a_tenant_without_the_write_scope(tenant, customers):
+    tenant.can_write = False
+    tenant.save()
+    with pytest.raises(CommandError):
+        run(str(EXAMPLE), "--submit", tenant=str(tenant.tenant_id))
+    assert SalesOrder.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("missing.csv", "--tenant", "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"), "Cannot read missing.csv"),
+        ((str(EXAMPLE), "--tenant", "not-a-uuid"), "'not-a-uuid' is not a valid tenant ID"),
+        ((str(EXAMPLE), "--tenant", "00000000-0000-4000-8000-000000000000"), "No tenant with tenant ID"),
+    ],
+)
+def test_command_explains_bad_arguments(tenant, args, expected):
+    with pytest.raises(CommandError, match=expected):
+        run(*args)
+
+
+def test_command_refuses_an_unreadable_file(tenant, tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("reference;kunde\nPO-1;Kjøpmann\n".encode("latin-1"))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 problem; nothing was imported"):
+        call_command("import_orders", str(path), tenant=str(tenant.tenant_id), stdout=io.StringIO(), stderr=err)
+    assert err.getvalue().startswith("The file is not UTF-8 text (byte 0xF8 on line 2)")
