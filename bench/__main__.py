@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import customers
+from bench import customers, imports
 
 
 def main() -> int:
-    rows = customers.main()
+    rows = customers.main() + imports.main()
     width = max(len(name) for name, _ in rows)
     print()
     print(f"{'benchmark'.ljust(width)}  result")
