@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -45,29 +46,32 @@ class SyncAlreadyRunning(Exception):
         self.running = running
 
 
-def customer_fields(dto: dict) -> dict:
-    """Map one `CustomerDto` to model fields; missing or null values become empty strings."""
-    location = dto.get("defaultLocation") or {}
+def customer_row(dto: dict) -> tuple:
+    """Map one `CustomerDto` to (number, *SYNCED_FIELDS); missing or null values become empty strings."""
+    get = dto.get
+    location = get("defaultLocation") or {}
+    return (
+        _text(get("id"), 30),
+        get("internalId"),
+        _text(get("name"), 255),
+        _text(get("status"), 30),
+        _text(get("currencyId"), 10),
+        _text(get("customerClassId"), 30),
+        _text(get("addressLine1"), 255),
+        _text(get("addressLine2"), 255),
+        _text(get("postalCode"), 20),
+        _text(get("country"), 10),
+        _text(location.get("id"), 30),
+        _text(location.get("name"), 255),
+        _text(location.get("countryId"), 10),
+        _text(location.get("warehouseId"), 30),
+    )
 
-    def text(value, limit: int) -> str:
-        return ("" if value is None else str(value))[:limit]
 
-    return {
-        "number": text(dto.get("id"), 30),
-        "internal_id": dto.get("internalId"),
-        "name": text(dto.get("name"), 255),
-        "status": text(dto.get("status"), 30),
-        "currency": text(dto.get("currencyId"), 10),
-        "customer_class": text(dto.get("customerClassId"), 30),
-        "address_line1": text(dto.get("addressLine1"), 255),
-        "address_line2": text(dto.get("addressLine2"), 255),
-        "postal_code": text(dto.get("postalCode"), 20),
-        "country": text(dto.get("country"), 10),
-        "location_id": text(location.get("id"), 30),
-        "location_name": text(location.get("name"), 255),
-        "location_country": text(location.get("countryId"), 10),
-        "location_warehouse": text(location.get("warehouseId"), 30),
-    }
+def _text(value, limit: int) -> str:
+    if value.__class__ is str:
+        return value if len(value) <= limit else value[:limit]
+    return "" if value is None else str(value)[:limit]
 
 
 def start_sync(tenant: Tenant, trigger: str, user=None, *, enqueue: bool = True) -> CustomerSync:
@@ -162,12 +166,13 @@ def run_sync(
             more = bool(page.next_page and page.value)
             if more:
                 pending = fetch(page_index + 1)
-            _upsert_page(sync, page.value)
-            sync.pages += 1
-            sync.fetched += len(page.value)
-            sync.total = page.total_count
-            sync.heartbeat_at = timezone.now()
-            sync.save(update_fields=["pages", "fetched", "total", "created", "updated", "heartbeat_at"])
+            with transaction.atomic():  # one commit per page: its customers and the progress together
+                _upsert_page(sync, page.value)
+                sync.pages += 1
+                sync.fetched += len(page.value)
+                sync.total = page.total_count
+                sync.heartbeat_at = timezone.now()
+                sync.save(update_fields=["pages", "fetched", "total", "created", "updated", "heartbeat_at"])
             if on_page:
                 on_page(sync)
             if not more:
@@ -203,50 +208,76 @@ def _finish(sync: CustomerSync, outcome: str, error: str) -> CustomerSync:
 
 
 def _upsert_page(sync: CustomerSync, dtos: list[dict]) -> None:
-    """One read and one bulk upsert per page, whatever its size."""
+    """Insert new customers and rewrite changed ones; unchanged ones only get their last-seen stamp."""
     rows = {}
     for dto in dtos:
-        fields = customer_fields(dto)
-        if fields["number"]:
-            rows[fields["number"]] = fields
+        row = customer_row(dto)
+        if row[0]:
+            rows[row[0]] = row
     if not rows:
         return
-    existing = {
-        c["number"]: c
-        for c in Customer.objects.filter(tenant=sync.tenant, number__in=rows).values(
-            "number", "removed_at", *SYNCED_FIELDS
-        )
-    }
-    _upsert(sync.tenant_id, list(rows.values()), sync.started_at)
-    sync.created += sum(1 for number in rows if number not in existing)
-    sync.updated += sum(
-        1
-        for number, fields in rows.items()
-        if number in existing
-        and (existing[number]["removed_at"] is not None or any(existing[number][f] != fields[f] for f in SYNCED_FIELDS))
-    )
+    seen = Customer._meta.get_field("last_seen_at").get_db_prep_value(sync.started_at, connection)
+    sql = _Statements()
+    written: dict[str, bool] = {}
+    with connection.cursor() as cursor:
+        for batch in _batches(list(rows.values()), sql.rows_per_upsert):
+            cursor.execute(
+                sql.upsert(len(batch)), [value for row in batch for value in (sync.tenant_id, *row, seen, seen, None)]
+            )
+            written.update((number, bool(inserted)) for number, inserted in cursor.fetchall())
+        for batch in _batches([number for number in rows if number not in written], sql.numbers_per_stamp):
+            cursor.execute(sql.stamp(len(batch)), [seen, sync.tenant_id, *batch])
+    created = sum(written.values())
+    sync.created += created
+    sync.updated += len(written) - created
 
 
-def _upsert(tenant_id: int, rows: list[dict], seen_at) -> None:
-    """One INSERT ... ON CONFLICT DO UPDATE, executed for the whole page (SQLite and PostgreSQL alike).
+class _Statements:
+    """The page's SQL, from the model's own metadata (identifiers quoted); every value is a bound parameter.
 
-    The ORM's bulk_create compiles a statement per small batch, which made it most of a sync's time.
+    upsert: INSERT ... ON CONFLICT DO UPDATE only WHERE a synced field differs or the customer was marked removed,
+    RETURNING (number, inserted) for the rows it wrote. stamp: last_seen_at for the rows the upsert skipped.
     """
-    table = connection.ops.quote_name(Customer._meta.db_table)
-    column = {f.name: connection.ops.quote_name(f.column) for f in Customer._meta.concrete_fields}
-    names = ["tenant", "number", *SYNCED_FIELDS, "first_seen_at", "last_seen_at", "removed_at"]
-    updated = [*SYNCED_FIELDS, "last_seen_at", "removed_at"]
-    columns = ", ".join(column[n] for n in names)
-    values = ", ".join(["%s"] * len(names))
-    key = f"{column['tenant']}, {column['number']}"
-    updates = ", ".join(f"{column[n]} = excluded.{column[n]}" for n in updated)
-    # Identifiers come from the model's own metadata, quoted; every value is a bound parameter.
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({key}) DO UPDATE SET {updates}"  # noqa: S608
-    field = {f.name: f for f in Customer._meta.concrete_fields}
-    seen = field["last_seen_at"].get_db_prep_value(seen_at, connection)
-    params = [[tenant_id, row["number"], *(row[n] for n in SYNCED_FIELDS), seen, seen, None] for row in rows]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+
+    def __init__(self):
+        quote = connection.ops.quote_name
+        table = quote(Customer._meta.db_table)
+        column = {f.name: quote(f.column) for f in Customer._meta.concrete_fields}
+        names = ["tenant", "number", *SYNCED_FIELDS, "first_seen_at", "last_seen_at", "removed_at"]
+        differs = "IS NOT" if connection.vendor == "sqlite" else "IS DISTINCT FROM"  # both null-safe
+        changed = " OR ".join(f"{table}.{column[n]} {differs} excluded.{column[n]}" for n in SYNCED_FIELDS)
+        assignments = ", ".join(f"{column[n]} = excluded.{column[n]}" for n in [*SYNCED_FIELDS, "last_seen_at"])
+        self._insert = f"INSERT INTO {table} ({', '.join(column[n] for n in names)}) VALUES "  # noqa: S608
+        self._on_conflict = (
+            f" ON CONFLICT ({column['tenant']}, {column['number']}) DO UPDATE SET {assignments},"
+            f" {column['removed_at']} = NULL WHERE {table}.{column['removed_at']} IS NOT NULL OR {changed}"
+            f" RETURNING {column['number']}, {column['first_seen_at']} = {column['last_seen_at']}"
+        )
+        self._row = f"({', '.join(['%s'] * len(names))})"
+        self._stamp = (
+            f"UPDATE {table} SET {column['last_seen_at']} = %s WHERE {column['tenant']} = %s AND {column['number']} IN "  # noqa: S608
+        )
+        limit = _max_query_params()
+        self.rows_per_upsert = limit // len(names)
+        self.numbers_per_stamp = limit - 2
+
+    def upsert(self, rows: int) -> str:
+        return self._insert + ", ".join([self._row] * rows) + self._on_conflict
+
+    def stamp(self, numbers: int) -> str:
+        return f"{self._stamp}({', '.join(['%s'] * numbers)})"
+
+
+def _batches(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _max_query_params() -> int:
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return connection.features.max_query_params or 65535
 
 
 def last_sync(tenant: Tenant) -> CustomerSync | None:
