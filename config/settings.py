@@ -6,6 +6,7 @@ its meaning in `.env.example` and in the README.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,6 +43,8 @@ INSTALLED_APPS = [
     "django_bootstrap5",
     "bootstrap",
     "csp",
+    "axes",
+    "auditlog",
     "core",
     "tenants",
     "orders",
@@ -56,10 +59,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -136,6 +141,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=10 * 60 * 60)  # a working day
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# django-axes: LOGIN_FAILURE_LIMIT wrong passwords in a row for one user name from one address lock that pair (right
+# password or not) for LOGIN_LOCKOUT_MINUTES; a successful login resets the count. Behind a load balancer every
+# request comes from its address, so the lock then works per user name.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.security.lockout_response"
+AXES_VERBOSE = False
 
 # --- Security -----------------------------------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
@@ -186,6 +201,46 @@ CUSTOMER_SYNC_TASK_TIMEOUT = 900
 ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=5)
 ORDER_BACKOFF_SECONDS = env.int("ORDER_BACKOFF_SECONDS", default=30)
 
+# --- Operations ---------------------------------------------------------------------------------------------------
+API_LOG_DAYS = env.int("API_LOG_DAYS", default=30)
+ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
+PORTAL_URL = env.str("PORTAL_URL", default="")
+# Audit trail (django-auditlog): secrets and password hashes are recorded as "secret changed", never their value.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {
+        "model": "tenants.serviceapplication",
+        "exclude_fields": ["created_at", "updated_at", "secret_version"],
+        "mask_fields": ["encrypted_secret"],
+        "mask_callable": "core.audit.secret_changed",
+    },
+    {
+        "model": "tenants.tenant",
+        "exclude_fields": [
+            "created_at",
+            "updated_at",
+            "last_check_at",
+            "last_check_ok",
+            "last_check_message",
+            "last_token_at",
+            "last_token_expires_at",
+            "last_token_error",
+            "last_token_error_at",
+            "token_failures",
+        ],
+    },
+    {"model": "orders.salesorder", "exclude_fields": ["created_at", "updated_at", "sent_payload"]},
+    {"model": "orders.salesorderline", "serialize_data": True},
+    {
+        "model": "auth.user",
+        "exclude_fields": ["last_login"],
+        "mask_fields": ["password"],
+        "mask_callable": "core.audit.secret_changed",
+        "m2m_fields": ["groups", "user_permissions"],
+    },
+    {"model": "auth.group", "m2m_fields": ["permissions"]},
+)
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+
 # --- I18N, static -------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Oslo")
@@ -213,13 +268,19 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Logging ------------------------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="line")
+if LOG_FORMAT not in ("line", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be line or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_secrets": {"()": "core.logging.RedactSecretsFilter"}},
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "line": {"()": "core.logging.LineFormatter", "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "core.logging.JsonFormatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["redact_secrets"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact_secrets"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"urllib3": {"level": "WARNING"}},

@@ -1,26 +1,81 @@
+"""The home page: is every tenant connected, synced and within its rate limit, which orders need someone, and is the
+background worker alive. Everything red links to where it is fixed."""
+
 from __future__ import annotations
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from core import health
-from tenants.models import CustomerSync, Tenant
+from tenants.models import ApiCall, CustomerSync, Incident, Tenant
+
+from .models import SalesOrder
+
+State = SalesOrder.State
+SHOWN_STATES = (State.DRAFT, State.QUEUED, State.SUBMITTING, State.SUBMITTED, State.FAILED)
 
 
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Per tenant: connection, tokens, last customer sync; and whether the background worker is alive."""
-    tenants = []
+    """A fixed number of queries, however many tenants there are."""
+    context = {"cluster": health.cluster_status(), "tenants": [], "incidents": []}
     if request.user.has_perm("tenants.view_tenant"):
-        last_sync = CustomerSync.objects.filter(tenant=OuterRef("pk")).order_by("-started_at")
-        tenants = (
-            Tenant.objects.filter(active=True)
-            .select_related("application")
-            .annotate(
-                customer_count=Count("customers", filter=Q(customers__removed_at__isnull=True)),
-                last_sync_outcome=Subquery(last_sync.values("outcome")[:1]),
-                last_sync_at=Subquery(last_sync.values("started_at")[:1]),
-                last_sync_error=Subquery(last_sync.values("error")[:1]),
-            )
+        context["tenants"] = tenant_rows(with_orders=request.user.has_perm("orders.view_salesorder"))
+        context["incidents"] = list(
+            Incident.objects.filter(closed_at__isnull=True).select_related("tenant").order_by("-opened_at")[:20]
         )
-    return render(request, "orders/dashboard.html", {"cluster": health.cluster_status(), "tenants": tenants})
+    context["order_states"] = [(state.value, state.label) for state in SHOWN_STATES]
+    return render(request, "orders/dashboard.html", context)
+
+
+def tenant_rows(*, with_orders: bool) -> list[Tenant]:
+    last_sync = CustomerSync.objects.filter(tenant=OuterRef("pk")).order_by("-started_at")
+    last_budget = ApiCall.objects.filter(tenant=OuterRef("pk"), rate_limit_remaining__isnull=False).order_by(
+        "-started_at", "-pk"
+    )
+    tenants = list(
+        Tenant.objects.filter(active=True)
+        .select_related("application")
+        .annotate(
+            customer_count=Count("customers", filter=Q(customers__removed_at__isnull=True)),
+            last_sync_id=Subquery(last_sync.values("pk")[:1]),
+            last_sync_outcome=Subquery(last_sync.values("outcome")[:1]),
+            last_sync_at=Subquery(last_sync.values("started_at")[:1]),
+            last_sync_error=Subquery(last_sync.values("error")[:1]),
+            rate_remaining=Subquery(last_budget.values("rate_limit_remaining")[:1]),
+            rate_limit=Subquery(last_budget.values("rate_limit_limit")[:1]),
+            rate_reset_at=Subquery(last_budget.values("rate_limit_reset_at")[:1]),
+        )
+    )
+    counts: dict[int, dict[str, int]] = {}
+    if with_orders and tenants:
+        rows = (
+            SalesOrder.objects.filter(tenant__in=[t.pk for t in tenants])
+            .order_by()
+            .values_list("tenant_id", "state")
+            .annotate(n=Count("pk"))
+        )
+        for tenant_id, state, n in rows:
+            counts.setdefault(tenant_id, {})[state] = n
+    now = timezone.now()
+    for tenant in tenants:
+        by_state = counts.get(tenant.pk, {})
+        tenant.order_counts = [(state.value, state.label, by_state.get(state.value, 0)) for state in SHOWN_STATES]
+        tenant.failed_orders = by_state.get(State.FAILED, 0)
+        tenant.order_total = sum(by_state.values())
+        tenant.show_orders = with_orders
+        tenant.rate_budget = _budget(tenant, now)
+    return tenants
+
+
+def _budget(tenant: Tenant, now) -> dict | None:
+    """What is left of Visma's rate limit in the current window, from the latest call that reported it."""
+    if tenant.rate_remaining is None:
+        return None
+    if tenant.rate_reset_at and tenant.rate_reset_at <= now:
+        return {"remaining": tenant.rate_limit, "limit": tenant.rate_limit, "fresh": True, "low": False}
+    low = bool(tenant.rate_limit) and tenant.rate_remaining < max(1, tenant.rate_limit // 10)
+    return {"remaining": tenant.rate_remaining, "limit": tenant.rate_limit, "fresh": False, "low": low}

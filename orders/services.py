@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from tenants import api_log
 from tenants.visma import (
     OutcomeUnknown,
     RateLimited,
@@ -21,7 +22,7 @@ from tenants.visma import (
     VismaUnavailable,
 )
 
-from . import payload
+from . import notifications, payload
 from .models import SalesOrder, SubmissionAttempt
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ def submit(order_id: int) -> SalesOrder | None:
     SalesOrder.objects.filter(pk=order_id).update(sent_payload=body)
     started = time.monotonic()
     try:
-        created = VismaClient(order.tenant).create_sales_order(body)
+        with api_log.context(f"order {order.reference}"):
+            created = VismaClient(order.tenant).create_sales_order(body)
     except OutcomeUnknown as exc:
         _log(order, "post", "unknown", started, exc)
         return reconcile(order)
@@ -82,7 +84,8 @@ def reconcile(order: SalesOrder) -> SalesOrder:
     since = (order.attempt_started_at or timezone.now()) - CLOCK_SLACK
     started = time.monotonic()
     try:
-        found = VismaClient(order.tenant).find_sales_orders(order.customer.number, since)
+        with api_log.context(f"order {order.reference}"):
+            found = VismaClient(order.tenant).find_sales_orders(order.customer.number, since)
     except VismaError as exc:
         _log(order, "lookup", "failed", started, exc)
         delay = _backoff(order.attempts)
@@ -167,6 +170,7 @@ def _fail(order: SalesOrder, exc: VismaError) -> SalesOrder:
         last_error_details=details,
     )
     order.refresh_from_db()
+    notifications.order_failed(order)
     return order
 
 

@@ -101,4 +101,6 @@ class Tenant(models.Model):
         return (SCOPE_READ, SCOPE_WRITE) if self.can_write else (SCOPE_READ,)
 
 
-from .customer_models import Customer, CustomerSync  # noqa: E402, F401 - models in their own module
+from .api_log import ApiCall  # noqa: E402, F401 - models in their own modules
+from .customer_models import Customer, CustomerSync  # noqa: E402, F401
+from .notifications import Incident  # noqa: E402, F401

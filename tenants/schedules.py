@@ -17,3 +17,11 @@ def ensure_schedules(**kwargs) -> None:
             "repeats": -1,
         },
     )
+    Schedule.objects.update_or_create(
+        name="api-log-prune",
+        defaults={
+            "func": "tenants.api_log.prune_old_calls",
+            "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+        },
+    )

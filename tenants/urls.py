@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import customer_views, views
+from . import api_log_views, customer_views, views
 
 app_name = "tenants"
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("applications/<int:pk>/deactivate/", views.application_deactivate, name="application-deactivate"),
     path("customers/", customer_views.customer_list, name="customer-list"),
     path("customers/<int:pk>/", customer_views.customer_detail, name="customer-detail"),
+    path("api-calls/", api_log_views.api_call_list, name="api-call-list"),
 ]

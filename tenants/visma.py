@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from . import api_log, notifications
 from .models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -168,8 +169,20 @@ def session() -> requests.Session:
 
 
 def record_call(
-    *, tenant: Tenant, method: str, path: str, status: int | None, duration_ms: int, request_id, outcome: str
+    *,
+    tenant: Tenant,
+    method: str,
+    path: str,
+    status: int | None,
+    duration_ms: int,
+    request_id,
+    outcome: str,
+    response: requests.Response | None = None,
+    scope: api_log.Scope | None = None,
 ):
+    """One log line and one API-log row per request; a token request also opens or closes the tenant's incident.
+
+    Only the path, status and Visma's own headers are read from the response: never a body with a token in it."""
     logger.info(
         "visma %s %s tenant=%s status=%s %sms request_id=%s %s",
         method,
@@ -180,6 +193,36 @@ def record_call(
         request_id,
         outcome,
     )
+    headers = response.headers if response is not None else {}
+    api_log.record(
+        tenant_id=tenant.pk,
+        kind=api_log.ApiCall.Kind.TOKEN if outcome == "token" else api_log.ApiCall.Kind.API,
+        method=method,
+        path=path,
+        status=status,
+        duration_ms=duration_ms,
+        request_id=request_id or headers.get("X-Request-Id"),
+        rate_limit_limit=_int(headers.get("X-RateLimit-Limit")),
+        rate_limit_remaining=_int(headers.get("X-RateLimit-Remaining")),
+        rate_limit_reset=_int(headers.get("X-RateLimit-Reset")),
+        scope=scope,
+    )
+    if outcome == "token" and (scope is None or scope.thread_id == threading.get_ident()):
+        notifications.token_request_result(tenant, ok=status == 200, reason=_token_failure_reason(status, response))
+
+
+def _token_failure_reason(status: int | None, response: requests.Response | None) -> str:
+    if status is None or response is None:
+        return "Visma Connect did not answer (connection failed or timed out)."
+    if status == 200:
+        return ""
+    body = _json_or_none(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, str):
+        return f"Visma Connect answered HTTP {status}."
+    description = body.get("error_description")
+    text = f"Visma Connect refused the token request: {description if isinstance(description, str) else error}"
+    return " ".join([text, f"(Visma code {error})", TOKEN_HINTS.get(error, "")]).strip()
 
 
 _token_locks: dict[str, threading.Lock] = {}
@@ -192,6 +235,7 @@ class VismaClient:
     def __init__(self, tenant: Tenant):
         self.tenant = tenant
         self.application = tenant.application
+        self._log_scope = api_log.current_scope()  # calls from helper threads are logged by this thread
 
     # --- tokens ---------------------------------------------------------------------------------------------------
     @property
@@ -262,6 +306,8 @@ class VismaClient:
                 duration_ms=duration,
                 request_id=None,
                 outcome="token",
+                response=response,
+                scope=self._log_scope,
             )
         body = _json_or_none(response)
         if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
@@ -331,6 +377,8 @@ class VismaClient:
                     duration_ms=int((time.monotonic() - started) * 1000),
                     request_id=response.headers.get("X-Request-Id") if response is not None else None,
                     outcome="sent",
+                    response=response,
+                    scope=self._log_scope,
                 )
             if response.status_code == 401 and attempt == 1 and given is None:
                 self.drop_token(token)  # a 401 means nothing was done: one fresh token, one replay

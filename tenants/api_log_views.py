@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.http import require_GET
+
+from .api_log import ApiCall
+from .models import Tenant
+
+STATUS_CLASSES = {
+    "2xx": ("Success (2xx)", Q(status__gte=200, status__lt=300)),
+    "4xx": ("Rejected (4xx)", Q(status__gte=400, status__lt=500)),
+    "5xx": ("Server error (5xx)", Q(status__gte=500)),
+    "errors": ("No answer (network)", Q(status__isnull=True)),
+    "failures": ("Anything but 2xx", ~Q(status__gte=200, status__lt=300) | Q(status__isnull=True)),
+}
+PERIODS = {
+    "hour": ("Last hour", timedelta(hours=1)),
+    "day": ("Last 24 hours", timedelta(days=1)),
+    "week": ("Last 7 days", timedelta(days=7)),
+}
+PAGE_SIZE = 100
+
+
+def _moment(value: str, *, end: bool = False) -> datetime | None:
+    """A datetime-local or date from the filter form, in the staff's time zone; a bare date covers the whole day."""
+    value = (value or "").strip()[:32]
+    try:
+        moment = parse_datetime(value) if "T" in value or " " in value else None
+        day = None if moment else parse_date(value)
+    except ValueError:
+        return None
+    if moment is None:
+        if day is None:
+            return None
+        moment = datetime.combine(day, datetime.min.time()) + (timedelta(days=1) if end else timedelta())
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+def filter_calls(params, tenants: list[Tenant]) -> tuple[QuerySet, dict]:
+    tenant = next((t for t in tenants if str(t.pk) == params.get("tenant")), None)
+    status = params.get("status", "")
+    period = params.get("period", "")
+    context = params.get("context", "").strip()[:100]
+    since, until = _moment(params.get("from", "")), _moment(params.get("to", ""), end=True)
+    calls = ApiCall.objects.select_related("tenant")
+    if tenant:
+        calls = calls.filter(tenant=tenant)
+    if status in STATUS_CLASSES:
+        calls = calls.filter(STATUS_CLASSES[status][1])
+    if period in PERIODS:
+        calls = calls.filter(started_at__gte=timezone.now() - PERIODS[period][1])
+    if since:
+        calls = calls.filter(started_at__gte=since)
+    if until:
+        calls = calls.filter(started_at__lt=until)
+    if context:
+        calls = calls.filter(context=context)
+    chosen = {
+        "tenant": tenant,
+        "status": status,
+        "period": period,
+        "context": context,
+        "since": params.get("from", "")[:32] if since else "",
+        "until": params.get("to", "")[:32] if until else "",
+    }
+    return calls.order_by("-started_at", "-pk"), chosen
+
+
+@require_GET
+@permission_required("tenants.view_apicall", raise_exception=True)
+def api_call_list(request: HttpRequest) -> HttpResponse:
+    """Every call to Visma, newest first: filter by tenant, status class, time and the work it belonged to."""
+    tenants = list(Tenant.objects.order_by("name"))
+    calls, chosen = filter_calls(request.GET, tenants)
+    page = Paginator(calls, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        **chosen,
+        "page": page,
+        "tenants": tenants,
+        "status_classes": {key: label for key, (label, _) in STATUS_CLASSES.items()},
+        "periods": {key: label for key, (label, _) in PERIODS.items()},
+        "querystring": params.urlencode(),
+        "retention_days": settings.API_LOG_DAYS,
+    }
+    return render(request, "tenants/api_call_list.html", context)

@@ -1,0 +1,164 @@
+"""Incidents and the e-mail that announces them: once per incident, never once per retry.
+
+An incident opens on the first failure of something (a tenant's token requests, its customer sync, an order) and
+closes on the next success. Only opening it sends mail, to `ALERT_EMAILS`; every later failure while it is open just
+counts. Mail text is built from the portal's own error messages, which never contain secrets, and is scrubbed once
+more on the way out.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from core.logging import redact
+
+logger = logging.getLogger(__name__)
+
+
+class Incident(models.Model):
+    """Something that needs a person, from its first failure to the next success."""
+
+    class Kind(models.TextChoices):
+        TOKEN = "token", "Token requests failing"
+        SYNC = "sync", "Customer sync failing"
+        ORDER = "order", "Order failed"
+
+    key = models.CharField(max_length=100, help_text='What failed, e.g. "token:3" or "order:17".')
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    tenant = models.ForeignKey("tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(max_length=255)
+    detail = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True, help_text="Where it is fixed.")
+    opened_at = models.DateTimeField(default=timezone.now)
+    last_failure_at = models.DateTimeField(default=timezone.now)
+    failures = models.PositiveIntegerField(default=1)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    mailed_to = models.TextField(blank=True, help_text="Who was told when it opened.")
+
+    class Meta:
+        ordering = ["-opened_at"]
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(closed_at__isnull=True), name="one_open_incident_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+def failed(
+    key: str,
+    *,
+    kind: str,
+    subject: str,
+    detail: str = "",
+    link: str = "",
+    tenant_id: int | None = None,
+    since: datetime | None = None,
+) -> Incident | None:
+    """Count a failure. Opens an incident and mails about it when none is open; returns it, or None if one was.
+
+    `since`: an incident opened before this moment belongs to an earlier episode (an order sent again) and is closed.
+    """
+    now = timezone.now()
+    if since is not None:
+        Incident.objects.filter(key=key, closed_at__isnull=True, opened_at__lt=since).update(closed_at=now)
+    counted = Incident.objects.filter(key=key, closed_at__isnull=True).update(
+        failures=F("failures") + 1, last_failure_at=now, detail=redact(detail)[:4000]
+    )
+    if counted:
+        return None
+    try:
+        with transaction.atomic():
+            incident = Incident.objects.create(
+                key=key,
+                kind=kind,
+                tenant_id=tenant_id,
+                subject=redact(subject)[:255],
+                detail=redact(detail)[:4000],
+                link=link[:300],
+                opened_at=now,
+                last_failure_at=now,
+                mailed_to=", ".join(settings.ALERT_EMAILS),
+            )
+    except IntegrityError:  # another worker opened it a moment ago: theirs is the one that mails
+        Incident.objects.filter(key=key, closed_at__isnull=True).update(failures=F("failures") + 1, last_failure_at=now)
+        return None
+    _mail(incident)
+    return incident
+
+
+def recovered(key: str) -> int:
+    """The next success: close the open incident, if any (one UPDATE)."""
+    return Incident.objects.filter(key=key, closed_at__isnull=True).update(closed_at=timezone.now())
+
+
+def _mail(incident: Incident) -> None:
+    recipients = list(settings.ALERT_EMAILS)
+    if not recipients:
+        logger.warning("Incident opened (ALERT_EMAILS is empty, nobody mailed): %s", incident.subject)
+        return
+    link = (settings.PORTAL_URL.rstrip("/") + incident.link) if incident.link else ""
+    lines = [
+        incident.subject,
+        "",
+        incident.detail or "No further detail.",
+        "",
+        f"Where to fix it: {link}" if link else "",
+        f"Opened {timezone.localtime(incident.opened_at):%Y-%m-%d %H:%M %Z}. You get one e-mail per incident: further "
+        "failures are counted, not mailed, until the next success closes it.",
+    ]
+    try:
+        send_mail(
+            subject=redact(f"[Visma portal] {incident.subject}")[:200],
+            message=redact("\n".join(lines)),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=recipients,
+        )
+    except Exception:  # a mail server problem must not fail the order or sync being reported
+        logger.exception("Could not send the e-mail for incident %s", incident.pk)
+
+
+# --- what the tenants app reports -----------------------------------------------------------------------------------
+def token_request_result(tenant, *, ok: bool, reason: str = "") -> None:
+    key = f"token:{tenant.pk}"
+    if ok:
+        recovered(key)
+        return
+    failed(
+        key,
+        kind=Incident.Kind.TOKEN,
+        tenant_id=tenant.pk,
+        subject=f"Token requests for {tenant.name} are failing",
+        detail=f"{reason}\nUntil this is fixed no order or customer sync of {tenant.name} can reach Visma.",
+        link=reverse("tenants:tenant-detail", args=[tenant.pk]),
+    )
+
+
+def customer_sync_finished(sync) -> None:
+    key = f"sync:{sync.tenant_id}"
+    if sync.outcome == "succeeded":
+        recovered(key)
+    elif sync.outcome == "failed":
+        failed(
+            key,
+            kind=Incident.Kind.SYNC,
+            tenant_id=sync.tenant_id,
+            subject=f"Customer sync of {sync.tenant} failed",
+            detail=sync.error,
+            link=reverse("tenants:tenant-detail", args=[sync.tenant_id]),
+        )
