@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from . import api_log, notifications
 from .customer_models import Customer, CustomerSync
 from .models import Tenant
 from .visma import RateLimited, Unauthorized, VismaClient, VismaError
@@ -115,6 +116,7 @@ def _expire_stale_runs(tenant: Tenant) -> None:
     )
 
 
+@api_log.in_context(lambda sync_id, **kwargs: f"customer sync {sync_id}")
 def run_sync(
     sync_id: int,
     *,
@@ -204,6 +206,7 @@ def _finish(sync: CustomerSync, outcome: str, error: str) -> CustomerSync:
     sync.error = error
     sync.finished_at = timezone.now()
     sync.save(update_fields=["outcome", "error", "finished_at", "removed"])
+    notifications.customer_sync_finished(sync)
     return sync
 
 
