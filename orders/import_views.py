@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -77,7 +78,8 @@ def _order_import(request: HttpRequest, handler: CappedMemoryUploadHandler) -> H
         return _page(request, form)
     token = _stash(request, tenant, upload.name, text)
     plan = imports.validate(parsed, tenant)
-    return _page(request, form, plan, token=token, file_name=upload.name, tenant=tenant)
+    fresh_form = OrderImportForm(initial={"tenant": tenant})
+    return _page(request, fresh_form, plan, token=token, file_name=upload.name, tenant=tenant)
 
 
 def _from_stash(request: HttpRequest, action: str) -> HttpResponse:
@@ -90,7 +92,9 @@ def _from_stash(request: HttpRequest, action: str) -> HttpResponse:
     parsed = imports.parse(stashed.text)
     if action == "problems":
         response = HttpResponse(imports.problems_csv(imports.validate(parsed, tenant)), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="problems-{Path(stashed.file_name).stem[:60]}.csv"'
+        response["Content-Disposition"] = content_disposition_header(
+            True, f"problems-{Path(stashed.file_name).stem[:60]}.csv"
+        )
         return response
     submit = request.POST.get("mode") == "submit"
     if submit and not request.user.has_perm("orders.submit_salesorder"):

@@ -325,6 +325,8 @@ def validate(parsed: ParsedFile, tenant: Tenant, today: date | None = None) -> I
             label = existing.reference + (f" / {existing.visma_label}" if existing.visma_number else "")
             problems.append(Problem(f"already imported as order {label}", order.first_row, "reference"))
     problems.sort(key=lambda p: (p.row or 0, COLUMNS.index(p.column) if p.column in COLUMNS else -1))
+    if not tenant.active:
+        problems.insert(0, Problem(f"{tenant.name} is deactivated; orders cannot be imported for it."))
     return ImportPlan(parsed=parsed, orders=list(orders.values()), problems=problems)
 
 
@@ -480,14 +482,6 @@ def _customer_problem(customer: Customer | None, number: str, tenant: Tenant) ->
 # --- Creating ---------------------------------------------------------------------------------------------------
 
 
-def tenant_problem(tenant: Tenant, *, submit: bool) -> str:
-    if not tenant.active:
-        return f"{tenant.name} is deactivated; orders cannot be imported for it."
-    if submit and not tenant.can_write:
-        return f"{tenant.name} has not approved the write scope; import the orders as drafts."
-    return ""
-
-
 def import_orders(parsed: ParsedFile, tenant: Tenant, user=None, *, submit: bool = False) -> ImportPlan:
     """Validate and create in one transaction: all orders or none.
 
@@ -495,12 +489,13 @@ def import_orders(parsed: ParsedFile, tenant: Tenant, user=None, *, submit: bool
     after the other and the second finds the first one's references taken. With `submit` the orders are created
     already queued, the state `services.queue` would give them, and one task enqueues them after commit.
     """
-    problem = tenant_problem(tenant, submit=submit)
-    if problem:
-        return ImportPlan(parsed=parsed, orders=[], problems=[Problem(problem)])
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
         plan = validate(parsed, tenant)
+        if submit and not tenant.can_write:
+            plan.problems.insert(
+                0, Problem(f"{tenant.name} has not approved the write scope; import the orders as drafts.")
+            )
         if plan.ok:
             plan.created = _create(plan, tenant, user, submit=submit)
             if submit:

@@ -398,10 +398,31 @@ def test_preview_marks_every_problem_at_its_row_and_column(clerk_client, tenant,
     assert SalesOrder.objects.count() == 0
 
 
+def test_upload_and_import_need_the_csrf_token(order_clerk, tenant, customers):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(order_clerk)
+    assert upload(client, tenant, EXAMPLE.read_bytes()).status_code == 403
+    assert client.post(URL, {"action": "import", "token": "x", "mode": "draft"}).status_code == 403
+    assert SalesOrder.objects.count() == 0
+
+
+def test_a_superuser_may_import(superuser, tenant, customers):
+    from tests.conftest import logged_in
+
+    client = logged_in(superuser)
+    preview = upload(client, tenant, EXAMPLE.read_bytes())
+    assert client.post(URL, {"action": "import", "token": preview.context["token"], "mode": "draft"}).status_code == 302
+    assert SalesOrder.objects.filter(created_by=superuser).count() == 2
+
+
 def test_rows_with_problems_download_as_csv(clerk_client, tenant, customers):
-    preview = upload(clerk_client, tenant, make_csv([line(line_description="=cmd()", quantity="0")]))
+    data = make_csv([line(line_description="=cmd()", quantity="0")])
+    preview = upload(clerk_client, tenant, data, name='week "48".csv')
     response = clerk_client.post(URL, {"action": "problems", "token": preview.context["token"]})
     assert response.status_code == 200 and response["Content-Type"] == "text/csv"
+    assert response["Content-Disposition"].startswith("attachment; filename")
     assert "'=cmd()" in response.content.decode() and "quantity: must be more than 0" in response.content.decode()
 
 
@@ -470,8 +491,8 @@ def test_upload_checks_take_the_same_queries_for_5_or_500_lines(
 # --- The command --------------------------------------------------------------------------------------------------
 
 
-def run(*args: str, **options) -> tuple[str, str]:
-    out, err = io.StringIO(), io.StringIO()
+def run(*args: str, stderr: io.StringIO | None = None, **options) -> tuple[str, str]:
+    out, err = io.StringIO(), stderr or io.StringIO()
     call_command("import_orders", *args, stdout=out, stderr=err, **options)
     return out.getvalue(), err.getvalue()
 
@@ -531,9 +552,20 @@ def test_command_submit_without_running_tasks_leaves_the_orders_queued(tenant, c
 def test_command_refuses_submit_for_a_tenant_without_the_write_scope(tenant, customers):
     tenant.can_write = False
     tenant.save()
-    with pytest.raises(CommandError):
-        run(str(EXAMPLE), "--submit", tenant=str(tenant.tenant_id))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 problem; nothing was imported"):
+        run(str(EXAMPLE), "--submit", tenant=str(tenant.tenant_id), stderr=err)
+    assert err.getvalue() == "Nordlys Handel AS has not approved the write scope; import the orders as drafts.\n"
     assert SalesOrder.objects.count() == 0
+
+
+def test_command_refuses_a_deactivated_tenant_even_in_a_dry_run(tenant, customers):
+    tenant.active = False
+    tenant.save()
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 problem; nothing was imported"):
+        run(str(EXAMPLE), "--dry-run", tenant=str(tenant.tenant_id), stderr=err)
+    assert err.getvalue() == "Nordlys Handel AS is deactivated; orders cannot be imported for it.\n"
 
 
 @pytest.mark.parametrize(
