@@ -376,12 +376,28 @@ def test_upload_previews_then_imports_as_drafts(clerk_client, tenant, customers,
     assert "The file is valid" in page and "2 orders, 5 lines, total 3,577.50" in page
     assert SalesOrder.objects.count() == 0
     token = preview.context["token"]
-    response = clerk_client.post(URL, {"action": "import", "token": token, "mode": "draft"})
-    assert response.status_code == 302 and response.url == reverse("orders:order-list")
+    response = clerk_client.post(URL, {"action": "import", "token": token, "mode": "draft"}, follow=True)
+    assert response.redirect_chain == [(reverse("orders:order-list"), 302)]
+    assert "Imported 2 orders, 5 lines, total 3,577.50 from orders.csv." in response.content.decode()
     assert set(SalesOrder.objects.values_list("state", "created_by")) == {(State.DRAFT, order_clerk.pk)}
     again = clerk_client.post(URL, {"action": "import", "token": token, "mode": "draft"}, follow=False)
     assert again.status_code == 302 and again.url == URL
     assert SalesOrder.objects.count() == 2
+
+
+def test_ten_thousand_lines_import_through_the_page_in_batches_not_row_by_row(
+    clerk_client, tenant, customers, django_assert_max_num_queries
+):
+    rows = [
+        line(reference=f"BIG-{i // 5}", customer=str(10000 + i // 5 % 7), quantity=f"{i % 9 + 1},5")
+        for i in range(10_000)
+    ]
+    preview = upload(clerk_client, tenant, make_csv(rows, delimiter=";"))
+    assert "2,000 orders, 10,000 lines" in preview.content.decode()
+    with django_assert_max_num_queries(200):
+        response = clerk_client.post(URL, {"action": "import", "token": preview.context["token"], "mode": "draft"})
+    assert response.status_code == 302
+    assert SalesOrder.objects.count() == 2_000 and SalesOrderLine.objects.count() == 10_000
 
 
 def test_preview_marks_every_problem_at_its_row_and_column(clerk_client, tenant, customers):
