@@ -243,7 +243,8 @@ def normalise_column(name: str) -> str:
 def parse(text: str) -> ParsedFile:
     """Split the text into rows by column name. Stops reading at the first row over `MAX_ROWS`."""
     delimiter = sniff_delimiter(text)
-    records = enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True), start=1)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records = enumerate(reader, start=1)
     try:
         header_number, header = next(((n, r) for n, r in records if any(c.strip() for c in r)), (0, []))
         if not header:
@@ -252,7 +253,7 @@ def parse(text: str) -> ParsedFile:
         _check_header(columns, header_number)
         rows = list(_rows(records, columns))
     except csv.Error as exc:
-        raise ImportRefused([Problem(f"The file is not valid CSV: {exc}.")]) from None
+        raise ImportRefused([Problem(f"The file is not valid CSV on line {reader.line_num}: {exc}.")]) from None
     if not rows:
         raise ImportRefused([Problem("The file has a header row but no order lines.")])
     return ParsedFile(columns=[c for c in columns if c], rows=rows, delimiter=delimiter)

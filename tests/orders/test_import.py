@@ -289,9 +289,14 @@ def test_a_header_without_lines_is_refused():
 
 
 def test_broken_quoting_is_refused_as_invalid_csv():
-    assert refused(b'reference,customer,inventory_id,quantity\n"PO-1"x,10000,STOCK-100,1\n').startswith(
-        "The file is not valid CSV"
-    )
+    assert refused(
+        b'reference,customer,inventory_id,quantity\nPO-0,10000,STOCK-100,1\n"PO-1"x,10000,STOCK-100,1\n'
+    ) == ("The file is not valid CSV on line 3: ',' expected after '\"'.")
+
+
+def test_a_cell_over_the_csv_field_limit_is_refused():
+    data = b"reference,customer,inventory_id,quantity\nPO-1,10000,STOCK-100," + b"9" * 200_000 + b"\n"
+    assert refused(data) == "The file is not valid CSV on line 2: field larger than field limit (131072)."
 
 
 def test_values_beyond_the_header_are_a_problem_of_their_row(tenant, customers):
