@@ -234,6 +234,29 @@ def test_importing_the_same_file_twice_creates_nothing_new(tenant, customers, or
     assert SalesOrder.objects.count() == 2 and SalesOrderLine.objects.count() == 5
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_imports_of_one_file_create_its_orders_once(tenant, customers, order_clerk):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+
+    parsed = imports.parse(imports.decode(EXAMPLE.read_bytes()))
+    start = Barrier(2)
+
+    def run_import(_):
+        try:
+            start.wait()
+            return imports.import_orders(parsed, tenant, order_clerk).ok
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(run_import, range(2)))
+    assert outcomes == [False, True]
+    assert SalesOrder.objects.count() == 2 and SalesOrderLine.objects.count() == 5
+
+
 def test_a_cancelled_order_or_another_customers_order_does_not_block_the_reference(tenant, customers):
     SalesOrder.objects.create(tenant=tenant, customer=customers["10000"], customer_order="PO-1", state=State.CANCELLED)
     SalesOrder.objects.create(tenant=tenant, customer=customers["10001"], customer_order="PO-1")
