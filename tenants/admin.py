@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 
 from .customer_admin import CustomerAdmin, CustomerSyncAdmin  # noqa: F401 - registers them
 from .models import ServiceApplication, Tenant
+from .ops_admin import ApiCallAdmin, IncidentAdmin  # noqa: F401 - registers them
 
 
 class ServiceApplicationForm(forms.ModelForm):
