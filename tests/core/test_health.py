@@ -1,8 +1,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 pytestmark = pytest.mark.django_db
@@ -25,3 +31,32 @@ def test_health_is_503_without_a_cluster_heartbeat():
 def test_health_reveals_no_settings():
     text = Client().get("/health/").content.decode()
     assert "SECRET" not in text and "postgres" not in text
+
+
+@pytest.mark.cluster
+@pytest.mark.django_db(transaction=True)
+def test_health_is_200_while_a_real_cluster_sends_heartbeats():
+    root = Path(__file__).resolve().parents[2]
+    database = connection.settings_dict["NAME"]
+    if connection.vendor != "sqlite":
+        pytest.skip("the cluster subprocess shares the SQLite test database file; other legs cover the broker")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", "DATABASE_URL": f"sqlite:///{database}"}
+    cluster = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        response = Client().get("/health/")
+        while response.status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            response = Client().get("/health/")
+        body = json.loads(response.content)
+        assert response.status_code == 200, body
+        assert body == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "cluster": "ok"}, "queued_tasks": 0}
+    finally:
+        cluster.terminate()
+        cluster.wait(timeout=30)
