@@ -33,9 +33,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def tenant_rows(*, with_orders: bool) -> list[Tenant]:
     last_sync = CustomerSync.objects.filter(tenant=OuterRef("pk")).order_by("-started_at")
-    last_budget = ApiCall.objects.filter(tenant=OuterRef("pk"), rate_limit_remaining__isnull=False).order_by(
-        "-started_at", "-pk"
-    )
+    last_budget = ApiCall.objects.filter(
+        tenant=OuterRef("pk"), kind=ApiCall.Kind.API, rate_limit_remaining__isnull=False
+    ).order_by("-started_at", "-pk")
     tenants = list(
         Tenant.objects.filter(active=True)
         .select_related("application")
