@@ -8,8 +8,10 @@ import os
 import sys
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from tenants.models import ServiceApplication
 from tenants.services import register_application
 
 
@@ -33,6 +35,7 @@ class Command(BaseCommand):
                 "The client secret is never accepted on the command line (it would show in `ps` and shell history). "
                 "Type it at the prompt, pipe it on standard input, or set VISMA_CLIENT_SECRET."
             )
+        self._validate(client_id=client_id, name=name, **options)
         secret = None if keep_secret else self._read_secret()
         if not keep_secret and not secret:
             raise CommandError("No client secret given.")
@@ -48,6 +51,16 @@ class Command(BaseCommand):
             raise CommandError("The application has no client secret yet; run again without --keep-secret.")
         verb = "Registered" if created else "Updated"
         self.stdout.write(self.style.SUCCESS(f"{verb} {application.name} ({application.client_id})."))
+
+    def _validate(self, **values: Any) -> None:
+        """The same field rules as the form (lengths, URLs, lifetime range) before anything is stored."""
+        fields = ("client_id", "name", "token_url", "api_url", "token_lifetime")
+        candidate = ServiceApplication(**{f: values[f] for f in fields if values.get(f) is not None})
+        try:
+            candidate.clean_fields()
+        except ValidationError as exc:
+            problems = [f"--{f.replace('_', '-')}: {' '.join(m)}" for f, m in exc.message_dict.items()]
+            raise CommandError(" ".join(problems)) from None
 
     def _read_secret(self) -> str:
         if os.environ.get("VISMA_CLIENT_SECRET"):
