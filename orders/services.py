@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from tenants import api_log
@@ -51,10 +51,12 @@ def submit(order_id: int) -> SalesOrder | None:
     now = timezone.now()
     claimed = SalesOrder.objects.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), pk=order_id, state=State.QUEUED
-    ).update(state=State.SUBMITTING, attempts=F("attempts") + 1, attempt_started_at=now)
+    ).update(state=State.SUBMITTING, attempts=F("attempts") + 1, attempt_started_at=now, next_attempt_at=None)
     if not claimed:
         return None
     order = SalesOrder.objects.select_related("tenant__application", "customer").get(pk=order_id)
+    if order.attempts > 1 and (looked_up := reconcile(order, before_resend=True)) is not None:
+        return looked_up
     body = payload.build(order)
     SalesOrder.objects.filter(pk=order_id).update(sent_payload=body)
     started = time.monotonic()
@@ -79,9 +81,14 @@ def submit(order_id: int) -> SalesOrder | None:
     return _submitted(order, created.order_type, created.order_number)
 
 
-def reconcile(order: SalesOrder) -> SalesOrder:
-    """After an unknown outcome: find the order in Visma by our reference, or try again later, or give up."""
-    since = (order.attempt_started_at or timezone.now()) - CLOCK_SLACK
+def reconcile(order: SalesOrder, *, before_resend: bool = False) -> SalesOrder | None:
+    """After an unknown outcome: find the order in Visma by our reference, or try again later, or give up.
+
+    Visma may create an order after its POST timed out and after the lookup that followed, so every resend is
+    preceded by another lookup (`before_resend`: None when the order is not found and may be sent).
+    """
+    first_post = order.attempts_log.filter(kind="post").aggregate(first=Min("started_at"))["first"]
+    since = min(t for t in (first_post, order.attempt_started_at, timezone.now()) if t) - CLOCK_SLACK
     started = time.monotonic()
     try:
         with api_log.context(f"order {order.reference}"):
@@ -99,6 +106,8 @@ def reconcile(order: SalesOrder) -> SalesOrder:
         _log(order, "lookup", "found", started, None)
         return _submitted(order, match["type"], match["orderId"])
     _log(order, "lookup", "not found", started, None)
+    if before_resend:
+        return None
     return _requeue(order, VismaError("Visma did not confirm the order and it was not found; sending it again."))
 
 

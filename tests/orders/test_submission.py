@@ -157,3 +157,54 @@ def test_admin_lists_orders_and_queues_them_through_the_service(
             follow=True,
         )
     assert b"1 order queued for submission." in response.content and len(callbacks) == 1
+
+
+def wait_for(condition, seconds: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return bool(condition())
+
+
+def test_an_order_visma_creates_after_the_timeout_and_the_lookup_is_found_not_sent_again(sandbox, order, settings):
+    # Found by the soak (bench/soak.py): the POST times out, the lookup right after it finds nothing because Visma
+    # is still working on the request, then Visma creates the order. The resend must look again first.
+    settings.VISMA_READ_TIMEOUT = 0.3
+    sandbox.state.set_faults([{**POST, "kind": "slow", "delay": 1.0, "times": 1}])
+    order = send(order)
+    assert order.state == State.QUEUED and sandbox.state.orders() == []
+    assert wait_for(lambda: sandbox.state.orders())
+    SalesOrder.objects.filter(pk=order.pk).update(next_attempt_at=None)
+    services.submit(order.pk)
+    order.refresh_from_db()
+    assert order.state == State.SUBMITTED and order.visma_number == "000001"
+    assert len(sandbox.state.orders()) == 1
+    assert [(a.kind, a.outcome) for a in order.attempts_log.all()] == [
+        ("post", "unknown"),
+        ("lookup", "not found"),
+        ("lookup", "found"),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweeper_leaves_an_order_alone_while_its_post_is_in_flight(sandbox, order):
+    # Found by the soak: a claimed order kept the next_attempt_at it was queued with, so the sweeper "reconciled" it
+    # in the middle of its POST and put it back in the queue.
+    import threading
+
+    from django.utils import timezone
+
+    sandbox.state.set_faults([{**POST, "kind": "slow", "delay": 1.0, "times": 1}])
+    SalesOrder.objects.filter(pk=order.pk).update(state=State.QUEUED, next_attempt_at=timezone.now())  # as queue()
+    worker = threading.Thread(target=services.submit, args=(order.pk,))
+    worker.start()
+    try:
+        assert wait_for(lambda: SalesOrder.objects.get(pk=order.pk).state == State.SUBMITTING)
+        assert services.sweep().startswith("0 reconciled")
+    finally:
+        worker.join()
+    order.refresh_from_db()
+    assert order.state == State.SUBMITTED and len(sandbox.state.orders()) == 1
+    assert [(a.kind, a.outcome) for a in order.attempts_log.all()] == [("post", "created")]
