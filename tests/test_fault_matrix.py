@@ -281,11 +281,6 @@ def test_order_outcome_unknown_while_the_lookup_fails_too_is_never_posted_again(
     assert [r["method"] for r in requests_to(sandbox, "/api/v3/SalesOrders")].count("POST") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="orders.services.submit POSTs again on the next attempt without looking the order up first; when Visma "
-    "creates the order after the client's read timeout and after the immediate lookup, the order is created twice",
-)
 def test_order_slower_than_the_read_timeout_is_never_created_twice(sandbox, order, django_capture_on_commit_callbacks):
     sandbox.state.set_faults([fault(ORDERS, "slow", times=1)])
 
