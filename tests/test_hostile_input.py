@@ -570,14 +570,14 @@ def test_add_tenant_options(application, option):
             assert Tenant.objects.latest("pk").name == value[:200]
 
 
-@pytest.mark.parametrize("command", ["check_tenant", "sync_customers", "import_orders"])
+@pytest.mark.parametrize("command", ["check_tenant", "sync_customers", "import_orders", "submit_orders"])
 def test_tenant_commands_refuse_hostile_tenant_ids(tmp_path, tenant, command):
     csv_file = tmp_path / "orders.csv"
     csv_file.write_text(CSV_HEADER + "\n")
     for value in UUIDS[:-2] + COMMAND_TEXT:
         if command == "check_tenant":
             args = [value]
-        elif command == "sync_customers":
+        elif command in ("sync_customers", "submit_orders"):
             args = ["--tenant", value]
         else:
             args = [str(csv_file), "--tenant", value]
@@ -587,8 +587,10 @@ def test_tenant_commands_refuse_hostile_tenant_ids(tmp_path, tenant, command):
             )  # Python's own spellings of a UUID are fine
         except ValueError:
             same_tenant = False
-        _, _, error = run_command(command, *args)
-        if not same_tenant:
+        out, _, error = run_command(command, *args)
+        if command == "submit_orders" and value == "":  # an empty --tenant means no filter: nothing is due anyway
+            assert "No queued orders are due" in out
+        elif not same_tenant:
             assert error is not None and ("valid tenant ID" in str(error) or "No tenant" in str(error)), (value, error)
 
 
@@ -605,3 +607,11 @@ def test_import_orders_command_with_hostile_files(tmp_path, customer):
     )
     assert "Cannot read" in str(error)
     assert SalesOrder.objects.count() == 0
+
+
+def test_reconcile_orders_refuses_arguments_it_does_not_take():
+    for value in COMMAND_TEXT[:20]:
+        _, _, error = run_command("reconcile_orders", "--tenant", value)
+        assert "unrecognized arguments" in str(error)
+    out, _, error = run_command("reconcile_orders")
+    assert error is None and "0 reconciled" in out
