@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from auditlog.mixins import AuditlogHistoryAdminMixin
 from django.contrib import admin, messages
 
 from . import editing
@@ -52,7 +53,8 @@ def cancel_queued(modeladmin, request, queryset):
 
 
 @admin.register(SalesOrder)
-class SalesOrderAdmin(admin.ModelAdmin):
+class SalesOrderAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    show_auditlog_history_link = True
     list_display = ("reference", "tenant", "customer", "date", "state", "visma_number", "attempts", "created_at")
     list_filter = ("state", "tenant", "status")
     search_fields = ("reference", "visma_number", "customer_order", "customer__number", "customer__name")

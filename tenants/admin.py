@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin, messages
 
@@ -41,7 +42,8 @@ class ServiceApplicationForm(forms.ModelForm):
 
 
 @admin.register(ServiceApplication)
-class ServiceApplicationAdmin(admin.ModelAdmin):
+class ServiceApplicationAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    show_auditlog_history_link = True
     form = ServiceApplicationForm
     list_display = ("name", "client_id", "active", "secret_set_at", "token_lifetime", "updated_at")
     list_filter = ("active",)
@@ -60,7 +62,8 @@ def test_connection(modeladmin, request, queryset):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    show_auditlog_history_link = True
     actions = [test_connection]
 
     def has_check_connection_permission(self, request) -> bool:

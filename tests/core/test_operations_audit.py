@@ -107,3 +107,19 @@ def test_superusers_read_the_trail_in_the_admin(superuser, tenant):
     client.force_login(superuser)
     response = client.get(reverse("admin:auditlog_logentry_changelist"))
     assert response.status_code == 200 and tenant.name in response.content.decode()
+
+
+def test_admin_shows_each_objects_audit_history(client, superuser, tenant):
+    from django.urls import reverse
+
+    client.force_login(superuser)
+    tenant.name = "Renamed in the portal"
+    tenant.save()
+    changelist = client.get(reverse("admin:tenants_tenant_changelist")).content.decode()
+    history_url = reverse("admin:tenants_tenant_auditlog", args=[tenant.pk])
+    assert history_url in changelist
+    history = client.get(history_url).content.decode()
+    assert "Renamed in the portal" in history
+    application_history = client.get(reverse("admin:tenants_serviceapplication_auditlog", args=[tenant.application.pk]))
+    assert application_history.status_code == 200
+    assert tenant.application.client_secret() not in application_history.content.decode()
