@@ -22,6 +22,8 @@ def local_env() -> str:
             "VISMA_TOKEN_URL=http://127.0.0.1:8765/connect/token",
             "VISMA_API_URL=http://127.0.0.1:8765",
             f"VISMA_SANDBOX_CLIENT_SECRET={secrets.token_urlsafe(32)}",
+            "# Alerts (a failed order, failing token requests, a failed sync) go to the console in the demo.",
+            "ALERT_EMAILS=integration-team@localhost",
             "",
         ]
     )
