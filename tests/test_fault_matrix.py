@@ -12,15 +12,18 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from orders import payload, services
 from orders.models import SalesOrder, SalesOrderLine
+from sandbox.state import FAULT_KINDS
 from tenants import sync
 from tenants.customer_models import Customer, CustomerSync
 from tenants.models import Tenant
 from tenants.visma import VismaClient, VismaUnavailable
-from tests.conftest import SANDBOX_SECRET
+from tests.conftest import SANDBOX_SECRET, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -291,3 +294,59 @@ def test_order_slower_than_the_read_timeout_is_never_created_twice(sandbox, orde
     order = retry_when_due(order, django_capture_on_commit_callbacks)
     assert order.state == State.SUBMITTED
     assert_exactly_once_in_visma(sandbox, order)
+
+
+# --- the pages staff use while Visma misbehaves ----------------------------------------------------------------------
+ENDPOINTS = {"token": TOKEN, "customers": CUSTOMERS, "orders": ORDERS}
+EVERY_FAULT = sorted(FAULT_KINDS)
+
+
+@pytest.mark.parametrize("kind", EVERY_FAULT)
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+def test_pages_answer_with_a_message_never_a_server_error(
+    settings, sandbox, tenant, order, order_clerk, django_capture_on_commit_callbacks, endpoint, kind
+):
+    settings.CUSTOMER_SYNC_MAX_WAIT = 10
+    sandbox.state.set_faults([fault(ENDPOINTS[endpoint], kind, probability=1.0, retry_after=3600)])
+    client = logged_in(order_clerk)
+    client.raise_request_exception = False
+    pk = {"pk": tenant.pk}
+
+    check = client.post(reverse("tenants:tenant-check", kwargs=pk), headers={"HX-Request": "true"})
+    assert check.status_code == 200
+    report = check.content.decode()
+    if endpoint == "orders":
+        assert report.count('class="step ok"') == 3
+    else:
+        assert 'class="step failed"' in report
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(reverse("tenants:sync-start", kwargs=pk))
+    assert started.status_code == 302
+    status = client.get(reverse("tenants:sync-status", kwargs=pk))
+    assert status.status_code == 200
+    outcome = CustomerSync.objects.get(tenant=tenant).outcome
+    assert outcome == (Outcome.SUCCEEDED if endpoint == "orders" else Outcome.FAILED)
+    assert ("Sync failed" in status.content.decode()) == (outcome == Outcome.FAILED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted = client.post(reverse("orders:order-submit", kwargs={"pk": order.pk}))
+    assert submitted.status_code == 302
+    order.refresh_from_db()
+    detail = client.get(reverse("orders:order-detail", kwargs={"pk": order.pk}))
+    assert detail.status_code == 200
+    assert order.state in (State.QUEUED, State.SUBMITTING, State.SUBMITTED, State.FAILED)
+    if order.state != State.SUBMITTED:
+        assert order.last_error and escape(order.last_error)[:60] in detail.content.decode()
+    assert len([o for o in sandbox.state.orders() if o["customerRefNo"] == order.reference]) <= 1
+
+    for name, kwargs in [
+        ("dashboard", {}),
+        ("tenants:tenant-detail", pk),
+        ("tenants:customer-list", {}),
+        ("orders:order-list", {}),
+        ("tenants:api-call-list", {}),
+    ]:
+        assert client.get(reverse(name, kwargs=kwargs)).status_code == 200, name
+    if kind == "slow":
+        time.sleep(SLOW["delay"])
