@@ -615,3 +615,40 @@ def test_reconcile_orders_refuses_arguments_it_does_not_take():
         assert "unrecognized arguments" in str(error)
     out, _, error = run_command("reconcile_orders")
     assert error is None and "0 reconciled" in out
+
+
+# --- text that comes from Visma ---------------------------------------------------------------------------------------
+FROM_VISMA = [v for v in TEXT if "<" in v or "\u202e" in v or "😀" in v or "'" in v]
+
+
+@pytest.fixture
+def hostile_visma(sandbox, tenant, settings):
+    """Customers and inventory in the sandbox whose text is markup, then a sync of them into the portal."""
+    from tenants import sync
+
+    tenant_id = str(tenant.tenant_id)
+    for index, text in enumerate(FROM_VISMA):
+        sandbox.state.add_customer(tenant_id, id=f"H{index:03d}", name=text, status="Active", addressLine1=text)
+    sandbox.state.inventory["EVIL-1"] = {**sandbox.state.inventory["STOCK-100"], "description": FROM_VISMA[0]}
+    run = sync.run_sync(sync.start_sync(tenant, trigger="manual", enqueue=False).pk)
+    assert run.outcome == "succeeded", run.error
+    return Customer.objects.filter(number__startswith="H").order_by("number")
+
+
+def test_text_from_visma_is_shown_escaped(clerk, tenant, hostile_visma):
+    pages = [reverse("tenants:customer-list") + "?size=100", reverse("tenants:customer-list") + "?q=H0"]
+    pages += [reverse("tenants:customer-detail", kwargs={"pk": c.pk}) for c in hostile_visma]
+    pages += [reverse("orders:order-create") + f"?customer={c.pk}" for c in hostile_visma]
+    pages += [
+        reverse("orders:customer-options") + f"?tenant={tenant.pk}&q=H",
+        reverse("orders:inventory-options") + f"?tenant={tenant.pk}",
+    ]
+    for url in pages:
+        response = clerk.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        for text in FROM_VISMA:
+            assert_escaped(html, text)
+    assert len(hostile_visma) == len(FROM_VISMA)
+    for customer, text in zip(hostile_visma, FROM_VISMA, strict=True):
+        assert customer.name == text[:255]
