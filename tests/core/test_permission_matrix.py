@@ -202,3 +202,19 @@ def test_superuser_reaches_the_admin_and_every_page(objects, superuser):
             continue
         response = client.get(url_for(name, kwargs, query, objects))
         assert response.status_code in (200, 302, 405) or name == "health", f"GET {name}: {response.status_code}"
+
+
+def test_every_post_that_does_something_needs_a_csrf_token(objects, viewer, order_clerk, integration_admin):
+    users = {"viewer": viewer, "clerk": order_clerk, "admin": integration_admin}
+    checked = 0
+    for name, (kwargs, query, expected) in MATRIX.items():
+        for role, want in zip(ROLES, expected["POST"], strict=True):
+            if (role == "anonymous" and name != "login") or want not in (OK, REDIRECT):
+                continue
+            client = Client(enforce_csrf_checks=True)
+            if role != "anonymous":
+                client.force_login(users[role])
+            response = client.post(url_for(name, kwargs, query, objects))
+            assert response.status_code == 403, f"POST {name} as {role} without a CSRF token: {response.status_code}"
+            checked += 1
+    assert checked >= 15
