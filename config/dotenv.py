@@ -19,6 +19,7 @@ def local_env() -> str:
             f"SECRET_KEY={secrets.token_urlsafe(50)}",
             f"FIELD_ENCRYPTION_KEY={fernet_key}",
             "ALLOWED_HOSTS=127.0.0.1,localhost",
+            "PORTAL_URL=http://127.0.0.1:8000",
             "VISMA_TOKEN_URL=http://127.0.0.1:8765/connect/token",
             "VISMA_API_URL=http://127.0.0.1:8765",
             f"VISMA_SANDBOX_CLIENT_SECRET={secrets.token_urlsafe(32)}",
