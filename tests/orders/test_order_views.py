@@ -356,3 +356,10 @@ def test_customer_page_links_to_a_new_order(clerk_client, customers):
 def test_queue_twice_enqueues_once(customers, tenant):
     order = make_order(tenant, customers["10001"])
     assert services.queue(order) and not services.queue(order)
+
+
+def test_quantities_and_prices_are_shown_without_padding_zeros(viewer_client, customers, tenant):
+    order = make_order(tenant, customers["10001"])
+    SalesOrderLine.objects.filter(order=order).update(quantity=Decimal("2.5000"), unit_price=Decimal("10.1250"))
+    page = viewer_client.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
+    assert ">2.5<" in page and ">10.125<" in page and "10.1250" not in page

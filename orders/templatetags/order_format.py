@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def plain_decimal(value) -> str:
+    """A stored quantity or price without padding zeros: 10.5000 -> 10.5, 2.0000 -> 2, 1.2345 stays."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+    text = f"{number:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
