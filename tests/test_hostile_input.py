@@ -255,6 +255,7 @@ FILTERS = {
     "orders:customer-options": ["tenant", "q", "customer"],
     "orders:line-form": ["index"],
     "orders:order-create": ["tenant", "customer"],
+    "tenants:api-call-list": ["tenant", "status", "period", "context", "from", "to", "page"],
 }
 
 
