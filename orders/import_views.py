@@ -145,7 +145,7 @@ def _stash(request: HttpRequest, tenant: Tenant, file_name: str, text: str) -> s
 
 
 def _unstash(request: HttpRequest, token: str) -> Stashed | None:
-    if not token or len(token) > 64:
+    if not token or len(token) > 64 or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in token):
         return None
     stashed = cache.get(_stash_key(token))
     if not isinstance(stashed, Stashed) or stashed.user_id != request.user.pk:

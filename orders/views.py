@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.text import search_text
 from tenants.inventory import item_suggestions
 from tenants.models import Customer, Tenant
 
@@ -55,7 +56,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
     customer = None
     if customer_pk := _int(request.GET.get("customer")):
         customer = Customer.objects.filter(pk=customer_pk).first()
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_text(request.GET.get("q"))
     state = request.GET.get("state", "")
     state = state if state in State.values else ""
     date_from, date_to = _date(request.GET.get("from")), _date(request.GET.get("to"))
@@ -225,7 +226,7 @@ def line_form(request: HttpRequest) -> HttpResponse:
 @permission_required("tenants.view_customer", raise_exception=True)
 def customer_options(request: HttpRequest) -> HttpResponse:
     tenant = get_object_or_404(Tenant, pk=_int(request.GET.get("tenant")) or 0)
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_text(request.GET.get("q"))
     customers = active_customers(tenant)
     if query:
         customers = customers.filter(Q(number__icontains=query) | Q(name__icontains=query))

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
 
+from core.text import search_text
+
 from .api_log import ApiCall
 from .models import Tenant
 
@@ -49,7 +51,7 @@ def filter_calls(params, tenants: list[Tenant]) -> tuple[QuerySet, dict]:
     tenant = next((t for t in tenants if str(t.pk) == params.get("tenant")), None)
     status = params.get("status", "")
     period = params.get("period", "")
-    context = params.get("context", "").strip()[:100]
+    context = search_text(params.get("context"))
     since, until = _moment(params.get("from", "")), _moment(params.get("to", ""), end=True)
     calls = ApiCall.objects.select_related("tenant")
     if tenant:

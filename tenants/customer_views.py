@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from core.text import search_text
+
 from . import sync
 from .customer_models import Customer, CustomerSync
 from .models import Tenant
@@ -42,7 +44,7 @@ def _int(value: str | None, default: int) -> int:
 def customer_list(request: HttpRequest) -> HttpResponse:
     tenants = list(Tenant.objects.filter(active=True).order_by("name"))
     tenant = next((t for t in tenants if str(t.pk) == request.GET.get("tenant")), None)
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_text(request.GET.get("q"))
     status = request.GET.get("status", "")[:30]
     state = request.GET.get("state", "active")
     sort = request.GET.get("sort", "number")

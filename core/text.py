@@ -1,0 +1,10 @@
+"""Free text from query strings, made safe to search with: no control characters (PostgreSQL refuses NUL), trimmed."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def search_text(value: str | None, max_length: int = 100) -> str:
+    cleaned = "".join(ch for ch in (value or "") if unicodedata.category(ch) != "Cc")
+    return cleaned.strip()[:max_length]
