@@ -79,7 +79,9 @@ def sandbox_process(secret: str, *, customers: int = 40, token_lifetime: int | N
     command += ["--rate-limit", str(10**9)]
     if token_lifetime:
         command += ["--token-lifetime", str(token_lifetime)]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    log = Path(tempfile.mkstemp(prefix="portal-bench-sandbox-", suffix=".log")[1])
+    with log.open("wb") as out:  # a faulted request's broken pipe prints a traceback there
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -11,6 +11,7 @@ Also the engine of `bench/orders.py` (the same run with no faults and no kills).
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -170,6 +171,7 @@ def bare_post_loop(sandbox: Sandbox, order_ids: list[int]) -> float:
 def run(count: int = ORDERS, *, faults: list[dict], kills: int, label: str) -> Outcome:
     """One portal run in a fresh database: bare loop first, then the same orders through the cluster."""
     folder = configure_django("bench.cluster_settings", **ENVIRONMENT)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # retries of faulted lookups are expected here
     from django_q.models import OrmQ
 
     from orders import services
