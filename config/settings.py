@@ -207,38 +207,76 @@ API_LOG_DAYS = env.int("API_LOG_DAYS", default=30)
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
 PORTAL_URL = env.str("PORTAL_URL", default="")
 # Audit trail (django-auditlog): secrets and password hashes are recorded as "secret changed", never their value.
+# Only the fields staff change or care about are listed, so entries never show ids or reverse relations.
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {
         "model": "tenants.serviceapplication",
-        "exclude_fields": ["created_at", "updated_at", "secret_version"],
+        "include_fields": [
+            "name",
+            "client_id",
+            "description",
+            "encrypted_secret",
+            "token_url",
+            "api_url",
+            "token_lifetime",
+            "active",
+        ],
         "mask_fields": ["encrypted_secret"],
         "mask_callable": "core.audit.secret_changed",
     },
     {
         "model": "tenants.tenant",
-        "exclude_fields": [
-            "created_at",
-            "updated_at",
-            "last_check_at",
-            "last_check_ok",
-            "last_check_message",
-            "last_token_at",
-            "last_token_expires_at",
-            "last_token_error",
-            "last_token_error_at",
-            "token_failures",
+        "include_fields": ["application", "tenant_id", "name", "can_read", "can_write", "active"],
+    },
+    {
+        "model": "orders.salesorder",
+        "include_fields": [
+            "tenant",
+            "customer",
+            "order_type",
+            "date",
+            "description",
+            "customer_order",
+            "status",
+            "note",
+            "reference",
+            "state",
+            "visma_type",
+            "visma_number",
+            "last_error",
+            "submitted_by",
         ],
     },
-    {"model": "orders.salesorder", "exclude_fields": ["created_at", "updated_at", "sent_payload"]},
-    {"model": "orders.salesorderline", "serialize_data": True},
+    {
+        "model": "orders.salesorderline",
+        "include_fields": [
+            "order",
+            "position",
+            "inventory_id",
+            "description",
+            "quantity",
+            "unit_price",
+            "tax_category",
+        ],
+        "serialize_data": True,
+    },
     {
         "model": "auth.user",
-        "exclude_fields": ["last_login"],
+        "include_fields": [
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "password",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+        ],
         "mask_fields": ["password"],
         "mask_callable": "core.audit.secret_changed",
         "m2m_fields": ["groups", "user_permissions"],
     },
-    {"model": "auth.group", "m2m_fields": ["permissions"]},
+    {"model": "auth.group", "include_fields": ["name"], "m2m_fields": ["permissions"]},
 )
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 

@@ -363,7 +363,7 @@ class VismaClient:
                     raise OutcomeUnknown(
                         f"The connection to {urlsplit(url).netloc} broke after the request was sent.", retryable=True
                     ) from None
-                raise VismaUnavailable(f"Could not reach {urlsplit(url).netloc}.", retryable=True) from None
+                raise VismaUnavailable(_unavailable(exc, urlsplit(url).netloc), retryable=True) from None
             except requests.Timeout:
                 if method != "GET":
                     raise OutcomeUnknown(f"{urlsplit(url).netloc} did not answer in time.", retryable=True) from None
@@ -487,6 +487,16 @@ class VismaClient:
 def _token_timeout() -> tuple[float, float]:
     """A token request waits at most 15 s for an answer, less when the read timeout is set lower."""
     return settings.VISMA_CONNECT_TIMEOUT, min(settings.VISMA_READ_TIMEOUT, 15.0)
+
+
+def _unavailable(exc: requests.ConnectionError, host: str) -> str:
+    """What went wrong in words: a slow answer and a reset connection are not the same as an unreachable host."""
+    text = repr(exc.args[0]) if exc.args else repr(exc)
+    if "ReadTimeout" in text or "Read timed out" in text:
+        return f"{host} did not answer in time, also when asked again."
+    if "reset" in text.lower() or "aborted" in text.lower() or "RemoteDisconnected" in text:
+        return f"{host} closed the connection without answering, also when asked again."
+    return f"Could not reach {host}."
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:

@@ -127,14 +127,14 @@ CUSTOMER_CASES = [
     ("429", ONCE_ON_PAGE_2, Outcome.SUCCEEDED, ""),  # waits out Retry-After, then goes on
     ("429", FROM_PAGE_2_ON, Outcome.FAILED, "rate limit is used up"),
     ("slow", ONCE_ON_PAGE_2, Outcome.SUCCEEDED, ""),  # a read timeout on a GET is retried
-    ("slow", FROM_PAGE_2_ON, Outcome.FAILED, "Could not reach"),  # spent read retries surface as a ConnectionError
+    ("slow", FROM_PAGE_2_ON, Outcome.FAILED, "did not answer in time"),
     ("reset", ONCE_ON_PAGE_2, Outcome.SUCCEEDED, ""),
-    ("reset", FROM_PAGE_2_ON, Outcome.FAILED, "Could not reach"),
+    ("reset", FROM_PAGE_2_ON, Outcome.FAILED, "closed the connection without answering"),
     ("malformed_json", ONCE_ON_PAGE_2, Outcome.FAILED, "a body that is not JSON"),
     ("expired_token", ONCE_ON_PAGE_2, Outcome.SUCCEEDED, ""),  # one new token, the page again
     ("expired_token", FROM_PAGE_2_ON, Outcome.FAILED, "refused the access token twice"),
     ("accept_then_drop", ONCE_ON_PAGE_2, Outcome.SUCCEEDED, ""),
-    ("accept_then_drop", FROM_PAGE_2_ON, Outcome.FAILED, "Could not reach"),
+    ("accept_then_drop", FROM_PAGE_2_ON, Outcome.FAILED, "closed the connection without answering"),
 ]
 
 

@@ -123,3 +123,13 @@ def test_admin_shows_each_objects_audit_history(client, superuser, tenant):
     application_history = client.get(reverse("admin:tenants_serviceapplication_auditlog", args=[tenant.application.pk]))
     assert application_history.status_code == 200
     assert tenant.application.client_secret() not in application_history.content.decode()
+
+
+def test_audit_entries_show_fields_not_ids_or_reverse_relations(tenant):
+    from core.audit import audit_rows
+
+    tenant.name = "Nordlys Handel ASA"
+    tenant.save()
+    labels = {change.field.lower() for row in audit_rows(tenant) for change in row.changes}
+    assert "name" in labels
+    assert not any(label in ("id",) or "sync" in label or "customers" in label for label in labels), labels
