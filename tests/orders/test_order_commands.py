@@ -101,3 +101,11 @@ def test_admin_bulk_actions_cancel_queued_and_report_skipped(client, superuser, 
     assert order.state == State.CANCELLED
     page = client.get(reverse("admin:orders_salesorder_change", args=[done.pk])).content.decode()
     assert 'name="lines-0-inventory_id"' not in page
+
+
+def test_submit_orders_refuses_an_empty_tenant_instead_of_sending_everything(queued):
+    order = queued()
+    with pytest.raises(CommandError, match="No tenant with tenant ID ''"):
+        call_command("submit_orders", "--tenant", "")
+    order.refresh_from_db()
+    assert order.state == State.QUEUED

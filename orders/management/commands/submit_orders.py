@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="Submit in the foreground and print each outcome.")
 
     def handle(self, *args: Any, tenant: str | None, wait: bool, **options: Any) -> None:
-        due = services.due_orders(self._tenant(tenant) if tenant else None)
+        due = services.due_orders(self._tenant(tenant) if tenant is not None else None)
         if not due:
             self.stdout.write("No queued orders are due.")
             return
