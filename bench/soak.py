@@ -64,6 +64,7 @@ class Outcome:
     faulted: Counter = field(default_factory=Counter)
     requests: int = 0
     duplicated: list[str] = field(default_factory=list)
+    folder: Path | None = None
 
     @property
     def throughput(self) -> float:
@@ -178,7 +179,7 @@ def run(count: int = ORDERS, *, faults: list[dict], kills: int, label: str) -> O
     from orders.models import SalesOrder
 
     State = SalesOrder.State
-    outcome = Outcome(orders=count)
+    outcome = Outcome(orders=count, folder=folder)
     with sandbox_process(SECRET) as sandbox:
         tenant, customers = prepare(sandbox)
         order_ids = make_orders(tenant, customers, count)
