@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import queue
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -132,22 +133,16 @@ def run_sync(
     if not claimed:
         return sync
     client = VismaClient(sync.tenant)
-    page_size = settings.CUSTOMER_SYNC_PAGE_SIZE
     page_index = 0
     waits = refreshed = 0
-    # The next page is fetched in a helper thread while this one is stored. The helper gets an explicit token so it
-    # never touches the cache or the database; token refreshes and rate-limit waits happen here.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="customer-sync")
+    pages = _PageFetcher(client, settings.CUSTOMER_SYNC_PAGE_SIZE)
     try:
         token = client.token()
-
-        def fetch(index: int):
-            return pool.submit(client.get_customers, page_index=index, page_size=page_size, token=token)
-
-        pending = fetch(page_index)
+        pages.start(page_index, token)
+        known = _known_customers(sync.tenant_id)
         while True:
             try:
-                page = pending.result()
+                page = pages.next()
             except RateLimited as exc:
                 waits += 1
                 wait = exc.retry_after or 1
@@ -155,7 +150,7 @@ def run_sync(
                     raise
                 logger.info("Customer sync %s rate limited; waiting %s s", sync.pk, wait)
                 sleep(wait)
-                pending = fetch(page_index)
+                pages.start(page_index, token)
                 continue
             except Unauthorized:
                 refreshed += 1
@@ -163,13 +158,10 @@ def run_sync(
                     raise
                 client.drop_token(token)
                 token = client.token()
-                pending = fetch(page_index)
+                pages.start(page_index, token)
                 continue
-            more = bool(page.next_page and page.value)
-            if more:
-                pending = fetch(page_index + 1)
             with transaction.atomic():  # one commit per page: its customers and the progress together
-                _upsert_page(sync, page.value)
+                _upsert_page(sync, page.value, known)
                 sync.pages += 1
                 sync.fetched += len(page.value)
                 sync.total = page.total_count
@@ -177,7 +169,7 @@ def run_sync(
                 sync.save(update_fields=["pages", "fetched", "total", "created", "updated", "heartbeat_at"])
             if on_page:
                 on_page(sync)
-            if not more:
+            if not _has_more(page):
                 break
             page_index += 1
     except VismaError as exc:
@@ -187,11 +179,73 @@ def run_sync(
         _finish(sync, CustomerSync.Outcome.FAILED, _stopped_message(sync, page_index, "Unexpected error (logged)."))
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pages.stop()
     sync.removed = Customer.objects.filter(
         tenant=sync.tenant, removed_at__isnull=True, last_seen_at__lt=sync.started_at
     ).update(removed_at=timezone.now())
     return _finish(sync, CustomerSync.Outcome.SUCCEEDED, "")
+
+
+def _has_more(page) -> bool:
+    return bool(page.next_page and page.value)
+
+
+class _PageFetcher:
+    """Fetches pages one after another in a helper thread, at most two ahead of the thread that stores them.
+
+    The helper sends the next request as soon as it has a page, so Visma prepares page N+1 while page N is stored;
+    a request started from the storing thread instead waits for the interpreter lock (up to 5 ms) first. The helper
+    gets an explicit token, so it never touches the cache or the database; it stops at the first error and hands it
+    over, and the storing thread decides (wait out a 429, refresh the token, give up) and starts it again.
+    """
+
+    def __init__(self, client: VismaClient, page_size: int):
+        self.client, self.page_size = client, page_size
+        self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self.pages: queue.Queue = queue.Queue()
+
+    def start(self, page_index: int, token) -> None:
+        self.stop()
+        self.stopping, self.pages = threading.Event(), queue.Queue(maxsize=2)
+        self.thread = threading.Thread(
+            target=self._fetch, args=(page_index, token, self.stopping, self.pages), name="customer-sync", daemon=True
+        )
+        self.thread.start()
+
+    def next(self):
+        """The next page, or the error that stopped the helper, raised here."""
+        result = self.pages.get()
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+
+    def _fetch(self, page_index: int, token, stopping: threading.Event, pages: queue.Queue) -> None:
+        while not stopping.is_set():
+            try:
+                page = self.client.get_customers(page_index=page_index, page_size=self.page_size, token=token)
+            except Exception as exc:
+                self._put(exc, stopping, pages)
+                return
+            if not self._put(page, stopping, pages) or not _has_more(page):
+                return
+            page_index += 1
+
+    @staticmethod
+    def _put(item, stopping: threading.Event, pages: queue.Queue) -> bool:
+        while not stopping.is_set():
+            try:
+                pages.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
 
 def _stopped_message(sync: CustomerSync, page_index: int, reason: str) -> str:
@@ -210,8 +264,20 @@ def _finish(sync: CustomerSync, outcome: str, error: str) -> CustomerSync:
     return sync
 
 
-def _upsert_page(sync: CustomerSync, dtos: list[dict]) -> None:
-    """Insert new customers and rewrite changed ones; unchanged ones only get their last-seen stamp."""
+def _known_customers(tenant_id: int) -> dict[str, int]:
+    """Number -> hash of the synced fields as stored, for the tenant's customers not marked removed: one read per
+    sync (about 15 ms and 1.5 MB for 10,000 customers), so a page whose customers did not change costs no upsert."""
+    with connection.cursor() as cursor:
+        cursor.execute(_Statements().known, [tenant_id])
+        return {row[0]: hash(row[1:]) for row in cursor.fetchall()}
+
+
+def _upsert_page(sync: CustomerSync, dtos: list[dict], known: dict[str, int]) -> None:
+    """Insert new customers and rewrite changed ones; unchanged ones only get their last-seen stamp.
+
+    `known` spares the database the rows whose synced fields hash as stored (64 bits: a collision is as good as
+    impossible); the upsert's own WHERE decides for the rest.
+    """
     rows = {}
     for dto in dtos:
         row = customer_row(dto)
@@ -222,8 +288,9 @@ def _upsert_page(sync: CustomerSync, dtos: list[dict]) -> None:
     seen = Customer._meta.get_field("last_seen_at").get_db_prep_value(sync.started_at, connection)
     sql = _Statements()
     written: dict[str, bool] = {}
+    candidates = [row for number, row in rows.items() if known.get(number) != hash(row[1:])]
     with connection.cursor() as cursor:
-        for batch in _batches(list(rows.values()), sql.rows_per_upsert):
+        for batch in _batches(candidates, sql.rows_per_upsert):
             cursor.execute(
                 sql.upsert(len(batch)), [value for row in batch for value in (sync.tenant_id, *row, seen, seen, None)]
             )
@@ -257,6 +324,10 @@ class _Statements:
             f" RETURNING {column['number']}, {column['first_seen_at']} = {column['last_seen_at']}"
         )
         self._row = f"({', '.join(['%s'] * len(names))})"
+        self.known = (
+            f"SELECT {', '.join(column[n] for n in ['number', *SYNCED_FIELDS])} FROM {table}"  # noqa: S608
+            f" WHERE {column['tenant']} = %s AND {column['removed_at']} IS NULL"
+        )
         self._stamp = (
             f"UPDATE {table} SET {column['last_seen_at']} = %s WHERE {column['tenant']} = %s AND {column['number']} IN "  # noqa: S608
         )
