@@ -16,7 +16,7 @@ from bench.setup import configure_django, sandbox_process
 
 CUSTOMERS = 10_000
 PAGE_SIZE = 1000  # the sandbox's (and the portal's default) largest page; Visma does not document its maximum
-PAIRS = 9
+PAIRS = 15
 SECRET = "bench-secret-" + "x" * 20
 
 
