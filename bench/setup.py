@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -21,9 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def configure_django(settings_module: str = "config.settings_test", **environment: str) -> Path:
     """Point Django at a fresh database file in a temporary folder and migrate it.
 
-    The environment is left set, so subprocesses (a qcluster) started afterwards share the database and keys.
+    The environment is left set, so subprocesses (a qcluster) started afterwards share the database and keys. The
+    folder (database, cluster logs) is removed when the process ends, unless BENCH_KEEP_FILES is set.
     """
     folder = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+    if not os.environ.get("BENCH_KEEP_FILES"):
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{folder / 'bench.sqlite3'}")
     os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
@@ -94,3 +99,5 @@ def sandbox_process(secret: str, *, customers: int = 40, token_lifetime: int | N
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if not os.environ.get("BENCH_KEEP_FILES"):
+            log.unlink(missing_ok=True)
