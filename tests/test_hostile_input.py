@@ -579,7 +579,7 @@ def test_tenant_commands_refuse_hostile_tenant_ids(tmp_path, tenant, command):
             )  # Python's own spellings of a UUID are fine
         except ValueError:
             same_tenant = False
-        out, _, error = run_command(command, *args)
+        _, _, error = run_command(command, *args)
         if not same_tenant:
             assert error is not None and ("valid tenant ID" in str(error) or "No tenant" in str(error)), (value, error)
 
