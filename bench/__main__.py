@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     print(f"{'-' * width}  {'-' * 40}")
     for name, value in rows:
         print(f"{name.ljust(width)}  {value}")
-    return 0 if all(not value.startswith("FAILED") for _, value in rows) else 1
+    return 0 if all(not value.startswith("FAILED") for _, value in rows) else 1  # a run that broke, never a time
 
 
 if __name__ == "__main__":

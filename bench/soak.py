@@ -243,11 +243,16 @@ def main() -> list[tuple[str, str]]:
     faulted = sum(result.faulted.values())
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.faulted.items()))
     name = f"soak, {result.orders:,} orders, ~26% faults, {result.kills} cluster SIGKILLs"
+    broken = result.duplicates or result.unfinished or result.lost or result.failed_but_in_visma
     return [
         (
             name,
-            f"submitted {result.submitted:,}, failed {result.failed}, duplicates in Visma {result.duplicates}, "
-            f"unfinished {result.unfinished}, lost {result.lost}",
+            ("FAILED: " if broken else "")
+            + f"submitted {result.submitted:,}, failed {result.failed}, duplicates in Visma {result.duplicates}, "
+            f"unfinished {result.unfinished}, lost {result.lost}"
+            + (
+                f", failed here but created in Visma {result.failed_but_in_visma}" if result.failed_but_in_visma else ""
+            ),
         ),
         (
             "soak: faulted order requests (besides slow answers)",
