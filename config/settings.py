@@ -142,6 +142,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=10 * 60 * 60)  # a working day
+# An order form posts about eight fields per line; allow 500 lines (orders.forms.MAX_LINES) and the header.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 4500
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 # django-axes: LOGIN_FAILURE_LIMIT wrong passwords in a row for one user name from one address lock that pair (right
 # password or not) for LOGIN_LOCKOUT_MINUTES; a successful login resets the count. Behind a load balancer every

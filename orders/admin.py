@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from auditlog.mixins import AuditlogHistoryAdminMixin
+from django import forms
 from django.contrib import admin, messages
 
 from . import editing
-from .models import SalesOrder, SalesOrderLine, SubmissionAttempt
+from .models import EDITABLE_STATES, SalesOrder, SalesOrderLine, SubmissionAttempt
 
 
 class SalesOrderLineInline(admin.TabularInline):
@@ -52,6 +53,19 @@ def cancel_queued(modeladmin, request, queryset):
     _bulk(modeladmin, request, queryset, "cancel")
 
 
+class SalesOrderAdminForm(forms.ModelForm):
+    class Meta:
+        model = SalesOrder
+        fields = ["tenant", "customer", "order_type", "date", "description", "customer_order", "status", "note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        tenant, customer = cleaned.get("tenant"), cleaned.get("customer")
+        if tenant and customer and customer.tenant_id != tenant.pk:
+            self.add_error("customer", f"Customer {customer.number} belongs to another tenant than {tenant}.")
+        return cleaned
+
+
 @admin.register(SalesOrder)
 class SalesOrderAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
     show_auditlog_history_link = True
@@ -80,5 +94,31 @@ class SalesOrderAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
         "created_by",
     )
 
+    form = SalesOrderAdminForm
+    header_fields = ("tenant", "customer", "order_type", "date", "description", "customer_order", "status", "note")
+
     def has_submit_permission(self, request) -> bool:
         return request.user.has_perm("orders.submit_salesorder")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not obj.is_editable:
+            return (*self.header_fields, *self.readonly_fields)  # Visma has it, or a worker is sending it
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        deletable = obj is None or obj.state in (SalesOrder.State.DRAFT, SalesOrder.State.CANCELLED)
+        return super().has_delete_permission(request, obj) and deletable
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one by one, and only drafts and cancelled orders
+        return actions
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.created_by = request.user
+            super().save_model(request, obj, form, change)
+            return
+        changed = {name: getattr(obj, name) for name in form.changed_data if name in self.header_fields}
+        if changed and not SalesOrder.objects.filter(pk=obj.pk, state__in=EDITABLE_STATES).update(**changed):
+            messages.error(request, f"Order {obj.reference} was not changed: it left draft/failed meanwhile.")

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import services
-from .models import CANCELLABLE_STATES, EDITABLE_STATES, SalesOrder, SalesOrderLine
+from .models import EDITABLE_STATES, SalesOrder, SalesOrderLine
 
 State = SalesOrder.State
 
@@ -30,6 +30,7 @@ def save(order: SalesOrder, lines: list[dict], user=None) -> SalesOrder:
             if state not in EDITABLE_STATES:
                 raise NotEditable(f"Order {order.reference} is {state or 'gone'} now and can no longer be edited.")
             order.state = state
+            order.sent_payload = None  # what was sent no longer matches the order; the page shows what will be sent
             order.save()
             order.lines.all().delete()
         else:
@@ -66,9 +67,9 @@ def copy(source: SalesOrder, user=None) -> SalesOrder:
     return save(order, lines, user)
 
 
-def cancel(order: SalesOrder) -> bool:
-    """Cancel a draft, queued or failed order. A queued order a worker claims first is not cancelled."""
-    return bool(SalesOrder.objects.filter(pk=order.pk, state__in=CANCELLABLE_STATES).update(state=State.CANCELLED))
+def cancel(order: SalesOrder) -> tuple[bool, str]:
+    """Cancel a draft, queued or failed order (see `services.cancel`): (cancelled?, why not)."""
+    return services.cancel(order)
 
 
 @dataclass
@@ -96,7 +97,7 @@ def bulk(action: str, orders, user=None) -> BulkResult:
         elif action == "retry":
             ok = order.state == State.FAILED and can_send(order) and services.queue(order, user)
         elif action == "cancel":
-            ok = bool(SalesOrder.objects.filter(pk=order.pk, state=State.QUEUED).update(state=State.CANCELLED))
+            ok = order.state == State.QUEUED and services.cancel(order)[0]
         else:
             raise ValueError(f"unknown bulk action {action!r}")
         (result.done if ok else result.skipped).append(order.reference)

@@ -77,16 +77,28 @@ class Problem:
 
 def problems(order: SalesOrder) -> list[Problem]:
     """The last Visma rejection of the order, one Problem per message, header first, then lines in order."""
-    stored = order.last_error_details or {}
-    codes = _codes_by_property(stored.get("details") or [])
+    stored = order.last_error_details if isinstance(order.last_error_details, dict) else {}
+    field_errors = stored.get("errors") if isinstance(stored.get("errors"), dict) else {}
+    details = (
+        [d for d in stored.get("details") or [] if isinstance(d, dict)]
+        if isinstance(stored.get("details"), list)
+        else []
+    )
+    codes = _codes_by_property(details)
     found: list[Problem] = []
-    for path, messages in (stored.get("errors") or {}).items():
+    for path, messages in field_errors.items():
         for message in messages if isinstance(messages, list) else [messages]:
             found.append(_problem(str(path), str(message), codes.get(str(path).lower(), "")))
     if not found:
-        for detail in stored.get("details") or []:
-            prop = str((detail.get("parameters") or {}).get("property") or "")
-            found.append(_problem(prop, str(detail.get("message") or ""), str(detail.get("code") or "")))
+        for detail in details:
+            parameters = detail.get("parameters") if isinstance(detail.get("parameters"), dict) else {}
+            found.append(
+                _problem(
+                    str(parameters.get("property") or ""),
+                    str(detail.get("message") or ""),
+                    str(detail.get("code") or ""),
+                )
+            )
     return sorted(found, key=lambda p: (p.line is not None, p.line or 0))
 
 
@@ -116,7 +128,6 @@ def _problem(path: str, message: str, code: str) -> Problem:
 def _codes_by_property(details: list) -> dict[str, str]:
     codes = {}
     for detail in details:
-        if isinstance(detail, dict):
-            prop = str((detail.get("parameters") or {}).get("property") or "").lower()
-            codes.setdefault(prop, str(detail.get("code") or ""))
+        parameters = detail.get("parameters") if isinstance(detail.get("parameters"), dict) else {}
+        codes.setdefault(str(parameters.get("property") or "").lower(), str(detail.get("code") or ""))
     return codes

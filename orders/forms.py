@@ -14,7 +14,7 @@ from .models import SalesOrder, SalesOrderLine
 
 CUSTOMER_CHOICES_SHOWN = 50
 LINE_FIELDS = ("inventory_id", "description", "quantity", "unit_price", "tax_category")
-MAX_LINES = 500
+MAX_LINES = 500  # settings.DATA_UPLOAD_MAX_NUMBER_FIELDS leaves room for this many lines in one POST
 
 
 class BootstrapMixin:
@@ -84,7 +84,7 @@ class SalesOrderForm(BootstrapMixin, forms.ModelForm):
 
     def clean_order_type(self) -> str:
         value = (self.cleaned_data.get("order_type") or "").strip().upper()
-        if not value.isalnum():
+        if not (value.isascii() and value.isalnum()):
             raise forms.ValidationError("Use the two-letter order type from Visma, e.g. SO.")
         return value
 

@@ -372,6 +372,8 @@ def _check_row(row: Row, orders: dict[str, PlannedOrder]) -> list[Problem]:
     if values.get("unit_price"):
         try:
             unit_price = parse_decimal(values["unit_price"], max_digits=16, places=4)
+            if unit_price < 0:
+                bad("unit_price", "cannot be negative (as in the order form)")
         except ValueError as exc:
             bad("unit_price", str(exc))
 
@@ -501,7 +503,7 @@ def import_orders(parsed: ParsedFile, tenant: Tenant, user=None, *, submit: bool
             plan.created = _create(plan, tenant, user, submit=submit)
             if submit:
                 order_ids = [order.pk for order in plan.created]
-                transaction.on_commit(lambda: _enqueue_later(order_ids))
+                transaction.on_commit(lambda: _enqueue_later(order_ids), robust=True)
     return plan
 
 

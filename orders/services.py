@@ -33,10 +33,11 @@ CLOCK_SLACK = timedelta(minutes=5)
 def queue(order: SalesOrder, user=None) -> bool:
     """Move a draft or failed order to queued and enqueue it after commit. False if it was not in such a state."""
     changed = SalesOrder.objects.filter(pk=order.pk, state__in=[State.DRAFT, State.FAILED]).update(
-        state=State.QUEUED, next_attempt_at=timezone.now(), submitted_by=user, attempts=0
+        state=State.QUEUED, next_attempt_at=timezone.now(), submitted_by=user, attempts=0, last_error=""
     )
     if changed:
-        transaction.on_commit(lambda: enqueue(order.pk))
+        # A broker outage must not undo the queueing: the sweeper enqueues due orders every minute anyway.
+        transaction.on_commit(lambda: enqueue(order.pk), robust=True)
     return bool(changed)
 
 
@@ -55,7 +56,7 @@ def submit(order_id: int) -> SalesOrder | None:
     if not claimed:
         return None
     order = SalesOrder.objects.select_related("tenant__application", "customer").get(pk=order_id)
-    if order.attempts > 1 and (looked_up := reconcile(order, before_resend=True)) is not None:
+    if outcome_was_unknown(order) and (looked_up := reconcile(order, before_resend=True)) is not None:
         return looked_up
     body = payload.build(order)
     SalesOrder.objects.filter(pk=order_id).update(sent_payload=body)
@@ -87,28 +88,70 @@ def reconcile(order: SalesOrder, *, before_resend: bool = False) -> SalesOrder |
     Visma may create an order after its POST timed out and after the lookup that followed, so every resend is
     preceded by another lookup (`before_resend`: None when the order is not found and may be sent).
     """
-    first_post = order.attempts_log.filter(kind="post").aggregate(first=Min("started_at"))["first"]
-    since = min(t for t in (first_post, order.attempt_started_at, timezone.now()) if t) - CLOCK_SLACK
     started = time.monotonic()
     try:
-        with api_log.context(f"order {order.reference}"):
-            found = VismaClient(order.tenant).find_sales_orders(order.customer.number, since)
+        match = find_in_visma(order)
     except VismaError as exc:
         _log(order, "lookup", "failed", started, exc)
         delay = _backoff(order.attempts)
-        SalesOrder.objects.filter(pk=order.pk).update(
+        SalesOrder.objects.filter(pk=order.pk, state=State.SUBMITTING).update(
             next_attempt_at=timezone.now() + timedelta(seconds=delay), last_error=f"Outcome unknown; {exc}"
         )
         order.refresh_from_db()
         return order
-    match = next((o for o in found if o.get("customerRefNo") == order.reference), None)
     if match:
         _log(order, "lookup", "found", started, None)
-        return _submitted(order, match["type"], match["orderId"])
+        return _submitted(order, *match)
     _log(order, "lookup", "not found", started, None)
     if before_resend:
         return None
-    return _requeue(order, VismaError("Visma did not confirm the order and it was not found; sending it again."))
+    return _requeue(order, VismaError(NOT_FOUND), then="sending it again")
+
+
+NOT_FOUND = "Visma did not confirm the order and it was not found in Visma"
+
+
+def outcome_was_unknown(order: SalesOrder) -> bool:
+    """Whether a POST of this order may have created it without the portal hearing back: look before resending."""
+    return bool(order.pk) and order.attempts_log.filter(kind="post", outcome="unknown").exists()
+
+
+def find_in_visma(order: SalesOrder) -> tuple[str, str] | None:
+    """(type, number) of the Visma order carrying our reference, looked up among the customer's recent orders."""
+    first_post = order.attempts_log.filter(kind="post").aggregate(first=Min("started_at"))["first"]
+    since = min(t for t in (first_post, order.attempt_started_at, timezone.now()) if t) - CLOCK_SLACK
+    with api_log.context(f"order {order.reference}"):
+        found = VismaClient(order.tenant).find_sales_orders(order.customer.number, since)
+    match = next((o for o in found if isinstance(o, dict) and o.get("customerRefNo") == order.reference), None)
+    if match is None:
+        return None
+    return str(match.get("type") or order.order_type), str(match.get("orderId") or "")
+
+
+def cancel(order: SalesOrder) -> tuple[bool, str]:
+    """Cancel a draft, queued or failed order. One whose POST may have reached Visma is looked up first: if Visma
+    has it, it becomes submitted instead; if Visma cannot be asked, it is not cancelled."""
+    from .models import CANCELLABLE_STATES
+
+    if order.state != State.DRAFT and outcome_was_unknown(order):
+        started = time.monotonic()
+        try:
+            match = find_in_visma(order)
+        except VismaError as exc:
+            _log(order, "lookup", "failed", started, exc)
+            return False, f"Visma may already have this order and could not be asked just now ({exc}). Try again."
+        if match:
+            _log(order, "lookup", "found", started, None)
+            _submitted(order, *match, expected=CANCELLABLE_STATES)
+            return (
+                False,
+                f"Visma already has this order as {match[0]} {match[1]}; it is marked submitted, not cancelled.",
+            )
+        _log(order, "lookup", "not found", started, None)
+    if SalesOrder.objects.filter(pk=order.pk, state__in=CANCELLABLE_STATES).update(state=State.CANCELLED):
+        return True, ""
+    order.refresh_from_db()
+    return False, f"It is {order.get_state_display().lower()} and can no longer be cancelled."
 
 
 def due_orders(tenant=None, limit: int = 500) -> list[int]:
@@ -122,24 +165,38 @@ def due_orders(tenant=None, limit: int = 500) -> list[int]:
 
 
 def sweep() -> str:
-    """Every minute: reconcile orders stuck in submitting (a worker died mid-request), enqueue due queued orders."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.Q_CLUSTER["timeout"] + 30)
-    stuck = SalesOrder.objects.filter(state=State.SUBMITTING).filter(
-        Q(attempt_started_at__lt=stale) | Q(next_attempt_at__lte=now)
-    )
-    reconciled = 0
-    for order in stuck.select_related("tenant__application", "customer"):
-        reconcile(order)
-        reconciled += 1
+    """Every minute: enqueue due queued orders, then reconcile orders stuck in submitting (a worker died mid-request).
+
+    Each stuck order is claimed before it is looked up, so overlapping sweeps never work on the same order, and one
+    order's trouble never stops the others.
+    """
     due = due_orders()
     for order_id in due:
         enqueue(order_id)
-    return f"{reconciled} reconciled, {len(due)} enqueued"
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.Q_CLUSTER["timeout"] + 30)
+    stuck = SalesOrder.objects.filter(state=State.SUBMITTING).filter(
+        Q(attempt_started_at__lt=stale, next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    reconciled = failed = 0
+    for order in stuck.select_related("tenant__application", "customer")[:100]:
+        claimed = SalesOrder.objects.filter(
+            pk=order.pk, state=State.SUBMITTING, attempt_started_at=order.attempt_started_at
+        ).update(attempt_started_at=now, next_attempt_at=now + timedelta(seconds=settings.Q_CLUSTER["timeout"]))
+        if not claimed:
+            continue
+        order.attempt_started_at = now
+        try:
+            reconcile(order)
+            reconciled += 1
+        except Exception:
+            failed += 1
+            logger.exception("Could not reconcile order %s; the sweeper tries again later", order.reference)
+    return f"{len(due)} enqueued, {reconciled} reconciled" + (f", {failed} could not be reconciled" if failed else "")
 
 
-def _submitted(order: SalesOrder, order_type: str, number: str) -> SalesOrder:
-    SalesOrder.objects.filter(pk=order.pk).update(
+def _submitted(order: SalesOrder, order_type: str, number: str, *, expected=(State.SUBMITTING,)) -> SalesOrder:
+    SalesOrder.objects.filter(pk=order.pk, state__in=expected).update(
         state=State.SUBMITTED,
         visma_type=order_type,
         visma_number=number,
@@ -154,15 +211,17 @@ def _submitted(order: SalesOrder, order_type: str, number: str) -> SalesOrder:
     return order
 
 
-def _requeue(order: SalesOrder, exc: VismaError, *, delay: int | None = None, count_attempt: bool = True):
+def _requeue(
+    order: SalesOrder, exc: VismaError, *, delay: int | None = None, count_attempt: bool = True, then: str = ""
+):
     if count_attempt and order.attempts >= settings.ORDER_MAX_ATTEMPTS:
-        return _fail(order, VismaError(f"Gave up after {order.attempts} attempts. {exc}"))
+        return _fail(order, VismaError(f"Gave up after {order.attempts} attempts. {exc}."))
     wait = delay if delay is not None else _backoff(order.attempts)
-    SalesOrder.objects.filter(pk=order.pk).update(
+    SalesOrder.objects.filter(pk=order.pk, state=State.SUBMITTING).update(
         state=State.QUEUED,
         next_attempt_at=timezone.now() + timedelta(seconds=wait),
         attempts=F("attempts") if count_attempt else F("attempts") - 1,
-        last_error=str(exc),
+        last_error=f"{exc}; {then}." if then else str(exc),
     )
     order.refresh_from_db()
     return order
@@ -170,7 +229,7 @@ def _requeue(order: SalesOrder, exc: VismaError, *, delay: int | None = None, co
 
 def _fail(order: SalesOrder, exc: VismaError) -> SalesOrder:
     details = {"errors": exc.field_errors or {}, "details": exc.details or []}
-    SalesOrder.objects.filter(pk=order.pk).update(
+    failed = SalesOrder.objects.filter(pk=order.pk, state=State.SUBMITTING).update(
         state=State.FAILED,
         next_attempt_at=None,
         last_error=str(exc),
@@ -179,7 +238,8 @@ def _fail(order: SalesOrder, exc: VismaError) -> SalesOrder:
         last_error_details=details,
     )
     order.refresh_from_db()
-    notifications.order_failed(order)
+    if failed:
+        notifications.order_failed(order)
     return order
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+import uuid
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum
@@ -14,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.text import search_text
@@ -173,15 +176,22 @@ def _order_form(request: HttpRequest, order: SalesOrder, initial: dict) -> HttpR
     submitting = request.method == "POST" and request.POST.get("action") == "submit"
     if submitting and not request.user.has_perm("orders.submit_salesorder"):
         raise PermissionDenied
+    form_token = request.POST.get("form_token") or uuid.uuid4().hex
     if request.method == "POST":
         form = SalesOrderForm(request.POST, instance=order, tenant=tenant)
         formset = LineFormSet(request.POST, instance=order, prefix="lines")
+        if services.outcome_was_unknown(order):
+            form.fields["customer"].disabled = True  # the lookup in Visma searches this customer's orders
         if form.is_valid() and formset.is_valid():
+            if not order.pk and (earlier := _claim_form_token(form_token)) is not None:
+                return earlier
             try:
                 order = editing.save(form.save(commit=False), formset.kept_lines(), request.user)
             except editing.NotEditable as exc:
                 messages.error(request, str(exc))
                 return redirect("orders:order-detail", pk=order.pk)
+            if not order.pk or request.POST.get("form_token"):
+                cache.set(_form_token_key(form_token), order.pk, FORM_TOKEN_SECONDS)
             if submitting:
                 _queue(request, order)
             else:
@@ -190,6 +200,8 @@ def _order_form(request: HttpRequest, order: SalesOrder, initial: dict) -> HttpR
     else:
         form = SalesOrderForm(instance=order, initial=initial, tenant=tenant)
         formset = LineFormSet(instance=order, prefix="lines")
+        if order.pk and services.outcome_was_unknown(order):
+            form.fields["customer"].disabled = True
     header_problems, line_problems = errors.by_field(order) if order.state == State.FAILED else ({}, {})
     rows = [
         (line_form, line_problems.get(index + 1, {}).get("general", []), line_problems.get(index + 1, {}))
@@ -198,6 +210,7 @@ def _order_form(request: HttpRequest, order: SalesOrder, initial: dict) -> HttpR
     context = {
         "order": order,
         "tenant": tenant,
+        "form_token": form_token,
         "form": form,
         "formset": formset,
         "rows": rows,
@@ -209,6 +222,26 @@ def _order_form(request: HttpRequest, order: SalesOrder, initial: dict) -> HttpR
         "customers_shown": CUSTOMER_CHOICES_SHOWN,
     }
     return render(request, "orders/order_form.html", context)
+
+
+FORM_TOKEN_SECONDS = 3600
+
+
+def _form_token_key(token: str) -> str:
+    return f"order-form:{token}"
+
+
+def _claim_form_token(token: str) -> HttpResponse | None:
+    """A new-order form is saved once: a second POST of the same form (a double click, a resend after a timeout)
+    leads to the order the first one made instead of making another."""
+    if not (len(token) == 32 and all(ch in "0123456789abcdef" for ch in token)):
+        return None
+    if cache.add(_form_token_key(token), 0, FORM_TOKEN_SECONDS):
+        return None
+    earlier = cache.get(_form_token_key(token))
+    if earlier:
+        return redirect("orders:order-detail", pk=earlier)
+    return redirect("orders:order-list")
 
 
 @require_GET
@@ -237,8 +270,9 @@ def customer_options(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@permission_required("orders.view_salesorder", raise_exception=True)
 def inventory_options(request: HttpRequest) -> HttpResponse:
+    if not (request.user.has_perm("orders.add_salesorder") or request.user.has_perm("orders.change_salesorder")):
+        raise PermissionDenied
     tenant = get_object_or_404(Tenant.objects.select_related("application"), pk=_int(request.GET.get("tenant")) or 0)
     items, problem = item_suggestions(tenant)
     return render(request, "orders/partials/inventory_options.html", {"items": items, "problem": problem})
@@ -278,9 +312,12 @@ def order_state(request: HttpRequest, pk: int) -> HttpResponse:
 def _state_context(request: HttpRequest, order: SalesOrder) -> dict:
     user = request.user
     can_submit = user.has_perm("orders.submit_salesorder")
+    soon = order.next_attempt_at is None or order.next_attempt_at <= timezone.now() + timedelta(seconds=30)
     return {
         "order": order,
+        "poll_seconds": 2 if order.state == State.SUBMITTING or soon else 20,
         "problems": errors.problems(order) if order.state == State.FAILED else [],
+        "outcome_unknown": order.state == State.FAILED and services.outcome_was_unknown(order),
         "send_blocker": editing.send_blocker(order),
         "can_submit": can_submit and order.is_submittable and editing.can_send(order),
         "can_edit": user.has_perm("orders.change_salesorder") and order.is_editable,
@@ -314,13 +351,11 @@ def _queue(request: HttpRequest, order: SalesOrder) -> None:
 @permission_required("orders.change_salesorder", raise_exception=True)
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(pk)
-    if editing.cancel(order):
+    cancelled, why_not = editing.cancel(order)
+    if cancelled:
         messages.success(request, f"Order {order.reference} is cancelled; it will not be sent.")
     else:
-        order.refresh_from_db()
-        messages.error(
-            request, f"Order {order.reference} is {order.get_state_display().lower()} and can no longer be cancelled."
-        )
+        messages.error(request, f"Order {order.reference} was not cancelled. {why_not}")
     return redirect("orders:order-detail", pk=order.pk)
 
 

@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from . import api_log, notifications
+from .crypto import EncryptionKeyError
 from .models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -274,7 +275,11 @@ class VismaClient:
 
     @sensitive_variables("secret", "form")
     def _fetch_token(self) -> TokenInfo:
-        secret = self.application.client_secret()
+        try:
+            secret = self.application.client_secret()
+        except EncryptionKeyError as exc:
+            self._token_failed(str(exc))
+            raise TokenRejected(f"The client secret of {self.application.name} cannot be used: {exc}") from None
         form = {
             "grant_type": "client_credentials",
             "client_id": self.application.client_id,
@@ -368,6 +373,11 @@ class VismaClient:
                 if method != "GET":
                     raise OutcomeUnknown(f"{urlsplit(url).netloc} did not answer in time.", retryable=True) from None
                 raise VismaUnavailable(f"{urlsplit(url).netloc} did not answer in time.", retryable=True) from None
+            except requests.RequestException as exc:  # a broken body, too many redirects, …: the answer is lost
+                text = f"The answer from {urlsplit(url).netloc} could not be read ({type(exc).__name__})."
+                if method != "GET":
+                    raise OutcomeUnknown(text, retryable=True) from None
+                raise VismaUnavailable(text, retryable=True) from None
             finally:
                 record_call(
                     tenant=self.tenant,
@@ -415,9 +425,7 @@ class VismaClient:
         if status == 404:
             raise NotFound(f"Visma found nothing there: {text}", **common)
         if status == 429:
-            retry_after = (
-                _int(response.headers.get("Retry-After")) or _int(response.headers.get("X-RateLimit-Reset")) or 60
-            )
+            retry_after = _retry_after(response)
             raise RateLimited(
                 f"Visma's rate limit is used up; retry after {retry_after} s.", retry_after=retry_after, **common
             )
@@ -487,6 +495,15 @@ class VismaClient:
 def _token_timeout() -> tuple[float, float]:
     """A token request waits at most 15 s for an answer, less when the read timeout is set lower."""
     return settings.VISMA_CONNECT_TIMEOUT, min(settings.VISMA_READ_TIMEOUT, 15.0)
+
+
+def _retry_after(response: requests.Response) -> int:
+    """Seconds to wait after a 429: Retry-After, else X-RateLimit-Reset (seconds, or an epoch time), within an hour."""
+    seconds = _int(response.headers.get("Retry-After"))
+    if seconds is None:
+        reset = _int(response.headers.get("X-RateLimit-Reset"))
+        seconds = reset - int(time.time()) if reset and reset > 1_000_000_000 else reset
+    return min(max(seconds or 60, 1), 3600)
 
 
 def _unavailable(exc: requests.ConnectionError, host: str) -> str:

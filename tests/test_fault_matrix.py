@@ -352,3 +352,42 @@ def test_pages_answer_with_a_message_never_a_server_error(
         assert client.get(reverse(name, kwargs=kwargs)).status_code == 200, name
     if kind == "slow":
         time.sleep(SLOW["delay"])
+
+
+# --- after the portal gave up: staff actions must not duplicate an order Visma created late ------------------------
+def give_up_while_visma_is_still_creating(settings, sandbox, order, capture) -> SalesOrder:
+    settings.ORDER_MAX_ATTEMPTS = 1
+    sandbox.state.set_faults([fault(ORDERS, "slow", times=1)])
+    order = submit_through_the_queue(order, capture)
+    assert order.state == State.FAILED and "Gave up after 1 attempts" in order.last_error
+    wait_for(lambda: len(sandbox.state.orders()) == 1)  # Visma created it after the portal's lookup
+    return order
+
+
+def test_resubmitting_an_order_the_portal_gave_up_on_looks_it_up_first(
+    settings, sandbox, order, django_capture_on_commit_callbacks
+):
+    order = give_up_while_visma_is_still_creating(settings, sandbox, order, django_capture_on_commit_callbacks)
+    order = submit_through_the_queue(order, django_capture_on_commit_callbacks)
+    assert order.state == State.SUBMITTED
+    assert_exactly_once_in_visma(sandbox, order)
+    assert [a.outcome for a in order.attempts_log.all()][-1] == "found"
+
+
+def test_cancelling_an_order_visma_may_have_marks_it_submitted_instead(
+    settings, sandbox, order, django_capture_on_commit_callbacks
+):
+    order = give_up_while_visma_is_still_creating(settings, sandbox, order, django_capture_on_commit_callbacks)
+    cancelled, why_not = services.cancel(order)
+    order.refresh_from_db()
+    assert not cancelled and "Visma already has this order" in why_not
+    assert order.state == State.SUBMITTED and order.visma_number
+    assert_exactly_once_in_visma(sandbox, order)
+
+
+def test_cancel_is_refused_while_visma_cannot_be_asked(settings, sandbox, order, django_capture_on_commit_callbacks):
+    order = give_up_while_visma_is_still_creating(settings, sandbox, order, django_capture_on_commit_callbacks)
+    sandbox.state.set_faults([{"path": "/api/v3/SalesOrders", "kind": "503", "probability": 1.0}])
+    cancelled, why_not = services.cancel(order)
+    order.refresh_from_db()
+    assert not cancelled and "could not be asked" in why_not and order.state == State.FAILED

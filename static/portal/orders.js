@@ -8,7 +8,7 @@
 
   function number(input) {
     if (!input || input.value.trim() === "") return null;
-    const value = Number(input.value.replace(",", "."));
+    const value = Number(input.value.replace(/[\s\u00a0]/g, "").replace(/,/g, "."));
     return Number.isFinite(value) ? value : null;
   }
 

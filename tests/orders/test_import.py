@@ -152,6 +152,7 @@ def test_blank_lines_are_skipped_and_row_numbers_stay_those_of_the_spreadsheet(t
         ({"unit_price": "cheap"}, "column unit_price: “cheap” is not a number"),
         ({"unit_price": "0.00001"}, "column unit_price: at most 4 decimals"),
         ({"unit_price": "1234567890123"}, "column unit_price: too large (at most 12 digits before the decimal mark)"),
+        ({"unit_price": "-5"}, "column unit_price: cannot be negative (as in the order form)"),
         ({"tax_category": "T" * 11}, "column tax_category: longer than 10 characters"),
     ],
 )
@@ -167,7 +168,7 @@ def test_values_that_fit_exactly_are_accepted(tenant, customers):
         status="hold",
         line_description="l" * 256,
         quantity="9999999999,9999",
-        unit_price="-999999999999.9999",
+        unit_price="999999999999.9999",
         tax_category="T" * 10,
     )
     plan = check(make_csv([row]), tenant)
