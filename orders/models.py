@@ -63,6 +63,7 @@ class SalesOrder(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="order_due"),
             models.Index(fields=["customer", "customer_order"], name="order_customer_reference"),
+            models.Index(fields=["-created_at", "-id"], name="order_newest_first"),
         ]
         permissions = [
             ("submit_salesorder", "Can submit sales orders to Visma"),
