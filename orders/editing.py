@@ -104,22 +104,5 @@ def bulk(action: str, orders, user=None) -> BulkResult:
     return result
 
 
-def can_send(order: SalesOrder) -> bool:
-    """Whether the order's tenant may receive orders now: active, its application active, write scope approved."""
-    tenant = order.tenant
-    return tenant.active and tenant.can_write and tenant.application.active
-
-
-def send_blocker(order: SalesOrder) -> str:
-    """Why the order cannot be sent to its tenant, in words for staff; empty when nothing blocks it."""
-    tenant = order.tenant
-    if not tenant.active:
-        return f"{tenant.name} is deactivated."
-    if not tenant.application.active:
-        return f"The service application {tenant.application.name} is deactivated."
-    if not tenant.can_write:
-        return (
-            f"{tenant.name} has not approved the write scope, so orders cannot be sent to it. Ask the customer's "
-            "Integration Administrator to approve visma.net.erp.salesorder:write in the Visma App Store."
-        )
-    return ""
+can_send = services.can_send
+send_blocker = services.send_blocker

@@ -47,6 +47,26 @@ def enqueue(order_id: int) -> None:
     async_task("orders.tasks.submit_order", order_id, task_name=f"order-{order_id}", group="orders")
 
 
+def can_send(order: SalesOrder) -> bool:
+    """Whether the order's tenant may receive orders now: active, its application active, write scope approved."""
+    return not send_blocker(order)
+
+
+def send_blocker(order: SalesOrder) -> str:
+    """Why the order cannot be sent to its tenant, in words for staff; empty when nothing blocks it."""
+    tenant = order.tenant
+    if not tenant.active:
+        return f"{tenant.name} is deactivated."
+    if not tenant.application.active:
+        return f"The service application {tenant.application.name} is deactivated."
+    if not tenant.can_write:
+        return (
+            f"{tenant.name} has not approved the write scope, so orders cannot be sent to it. Ask the customer's "
+            "Integration Administrator to approve visma.net.erp.salesorder:write in the Visma App Store."
+        )
+    return ""
+
+
 def submit(order_id: int) -> SalesOrder | None:
     """Claim the order (queued -> submitting) with one conditional UPDATE; a second delivery finds nothing to do."""
     now = timezone.now()
@@ -56,6 +76,9 @@ def submit(order_id: int) -> SalesOrder | None:
     if not claimed:
         return None
     order = SalesOrder.objects.select_related("tenant__application", "customer").get(pk=order_id)
+    if blocker := send_blocker(order):  # the tenant changed after the order was queued
+        _log(order, "post", "not sent", time.monotonic(), VismaError(blocker))
+        return _fail(order, VismaError(f"Not sent: {blocker}"))
     if outcome_was_unknown(order) and (looked_up := reconcile(order, before_resend=True)) is not None:
         return looked_up
     body = payload.build(order)

@@ -137,3 +137,14 @@ def test_an_epoch_rate_limit_reset_becomes_seconds_from_now():
     response = requests.Response()
     response.headers["X-RateLimit-Reset"] = str(int(timezone.now().timestamp()) + 42)
     assert 40 <= _retry_after(response) <= 42
+
+
+def test_an_order_queued_before_its_tenant_lost_the_write_scope_fails_with_the_reason(customers, tenant, sandbox):
+    from tenants.models import Tenant
+
+    order = make_order(tenant, customers["10001"], state=State.QUEUED)
+    Tenant.objects.filter(pk=tenant.pk).update(can_write=False)
+    services.submit(order.pk)
+    order.refresh_from_db()
+    assert order.state == State.FAILED and "has not approved the write scope" in order.last_error
+    assert sandbox.state.orders() == []
