@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from tenants.notifications import Incident, failed
+from tenants.notifications import Incident, failed, recovered
 
 from .models import SalesOrder
 
@@ -23,3 +23,8 @@ def order_failed(order: SalesOrder) -> None:
         link=reverse("orders:order-detail", args=[order.pk]),
         since=order.attempt_started_at,
     )
+
+
+def order_settled(order: SalesOrder) -> None:
+    """The order reached Visma or was cancelled: an open incident about it is closed."""
+    recovered(f"order:{order.pk}")

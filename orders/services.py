@@ -172,6 +172,7 @@ def cancel(order: SalesOrder) -> tuple[bool, str]:
             )
         _log(order, "lookup", "not found", started, None)
     if SalesOrder.objects.filter(pk=order.pk, state__in=CANCELLABLE_STATES).update(state=State.CANCELLED):
+        notifications.order_settled(order)
         return True, ""
     order.refresh_from_db()
     return False, f"It is {order.get_state_display().lower()} and can no longer be cancelled."
@@ -219,7 +220,7 @@ def sweep() -> str:
 
 
 def _submitted(order: SalesOrder, order_type: str, number: str, *, expected=(State.SUBMITTING,)) -> SalesOrder:
-    SalesOrder.objects.filter(pk=order.pk, state__in=expected).update(
+    settled = SalesOrder.objects.filter(pk=order.pk, state__in=expected).update(
         state=State.SUBMITTED,
         visma_type=order_type,
         visma_number=number,
@@ -231,6 +232,8 @@ def _submitted(order: SalesOrder, order_type: str, number: str, *, expected=(Sta
         last_error_details={},
     )
     order.refresh_from_db()
+    if settled:
+        notifications.order_settled(order)
     return order
 
 

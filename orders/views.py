@@ -304,8 +304,9 @@ def order_state(request: HttpRequest, pk: int) -> HttpResponse:
     """The live state card. When the order settles after being in flight, the whole page reloads to show it all."""
     order = _order(pk)
     response = render(request, "orders/partials/order_state.html", _state_context(request, order))
-    if request.GET.get("was") in (State.QUEUED, State.SUBMITTING) and not order.is_in_flight:
-        response["HX-Refresh"] = "true"
+    was, attempts = request.GET.get("was"), request.GET.get("attempts")
+    if was in (State.QUEUED, State.SUBMITTING) and (was != order.state or attempts != str(order.attempts)):
+        response["HX-Refresh"] = "true"  # something happened: reload so the timeline and details show it
     return response
 
 
@@ -316,6 +317,8 @@ def _state_context(request: HttpRequest, order: SalesOrder) -> dict:
     return {
         "order": order,
         "poll_seconds": 2 if order.state == State.SUBMITTING or soon else 20,
+        "now": timezone.now(),
+        "looking_up": order.state == State.SUBMITTING and services.outcome_was_unknown(order),
         "problems": errors.problems(order) if order.state == State.FAILED else [],
         "outcome_unknown": order.state == State.FAILED and services.outcome_was_unknown(order),
         "send_blocker": editing.send_blocker(order),

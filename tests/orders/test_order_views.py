@@ -325,11 +325,37 @@ def test_item_suggestions_explain_when_visma_cannot_give_them(clerk_client, tena
 def test_state_card_polls_while_in_flight_and_reloads_the_page_when_settled(clerk_client, customers, tenant):
     order = make_order(tenant, customers["10001"], state=State.QUEUED)
     url = reverse("orders:order-state", args=[order.pk])
-    polling = clerk_client.get(url, {"was": "queued"})
+    polling = clerk_client.get(url, {"was": "queued", "attempts": "0"})
     assert 'hx-trigger="every 2s"' in polling.content.decode() and "HX-Refresh" not in polling
+    SalesOrder.objects.filter(pk=order.pk).update(attempts=1)  # an attempt happened: the timeline has news
+    assert clerk_client.get(url, {"was": "queued", "attempts": "0"})["HX-Refresh"] == "true"
     SalesOrder.objects.filter(pk=order.pk).update(state=State.SUBMITTED, visma_type="SO", visma_number="000042")
-    settled = clerk_client.get(url, {"was": "queued"})
+    settled = clerk_client.get(url, {"was": "queued", "attempts": "1"})
     assert settled["HX-Refresh"] == "true" and "SO 000042" in settled.content.decode()
+
+
+def test_an_order_whose_answer_was_lost_says_it_is_being_looked_up(clerk_client, customers, tenant):
+    order = make_order(tenant, customers["10001"], state=State.SUBMITTING)
+    order.attempts_log.create(kind="post", outcome="unknown")
+    SalesOrder.objects.filter(pk=order.pk).update(attempts=1, last_error="Outcome unknown; Visma answered HTTP 500")
+    page = clerk_client.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
+    assert "the portal is looking the order up in Visma before anything is sent again" in page
+
+
+def test_the_order_failed_incident_closes_when_the_order_reaches_visma(
+    clerk_client, customers, sandbox, django_capture_on_commit_callbacks
+):
+    from tenants.notifications import Incident
+
+    lines = [THREE_LINES[0], {**THREE_LINES[2], "inventory_id": "NOPE"}]
+    with django_capture_on_commit_callbacks(execute=True):
+        clerk_client.post(reverse("orders:order-create"), form_data(customers["10002"], lines, action="submit"))
+    order = SalesOrder.objects.get()
+    assert Incident.objects.get(key=f"order:{order.pk}").is_open
+    fixed = form_data(customers["10002"], [THREE_LINES[0], THREE_LINES[2]], action="submit")
+    with django_capture_on_commit_callbacks(execute=True):
+        clerk_client.post(reverse("orders:order-edit", args=[order.pk]), fixed)
+    assert not Incident.objects.get(key=f"order:{order.pk}").is_open
 
 
 def test_new_order_page_offers_tenants_then_prefills_the_customer(clerk_client, customers, tenant):
