@@ -18,10 +18,11 @@ class NotEditable(Exception):
 
 
 def save(order: SalesOrder, lines: list[dict], user=None) -> SalesOrder:
-    """Save the header and replace the lines (numbered 1..n in the order given) in one transaction.
+    """Save the header and the lines (numbered 1..n in the order given) in one transaction.
 
     An existing order is locked first and must still be a draft or failed, so an edit never changes an order a
-    worker is sending.
+    worker is sending. Lines are updated in place, created and deleted one by one, so the audit trail shows what
+    really changed.
     """
     with transaction.atomic():
         if order.pk:
@@ -32,25 +33,44 @@ def save(order: SalesOrder, lines: list[dict], user=None) -> SalesOrder:
             order.state = state
             order.sent_payload = None  # what was sent no longer matches the order; the page shows what will be sent
             order.save()
-            order.lines.all().delete()
         else:
             order.created_by = user
             order.save()
-        SalesOrderLine.objects.bulk_create(
-            SalesOrderLine(order=order, position=position, **line) for position, line in enumerate(lines, start=1)
-        )
+        _save_lines(order, lines)
     return order
 
 
+def _save_lines(order: SalesOrder, lines: list[dict]) -> None:
+    existing = {line.pk: line for line in order.lines.all()}
+    kept_ids = {line.get("id") for line in lines if line.get("id") in existing}
+    for line_id in existing.keys() - kept_ids:
+        existing[line_id].delete()
+    # Kept lines keep their relative order and only move up, so renumbering never collides with a line not yet moved.
+    for position, data in enumerate(lines, start=1):
+        fields = {name: value for name, value in data.items() if name != "id"}
+        line = existing.get(data.get("id")) if data.get("id") in kept_ids else None
+        if line is None:
+            SalesOrderLine.objects.create(order=order, position=position, **fields)
+            continue
+        changed = {
+            name: value for name, value in {"position": position, **fields}.items() if getattr(line, name) != value
+        }
+        if changed:
+            for name, value in changed.items():
+                setattr(line, name, value)
+            line.save(update_fields=list(changed))
+
+
 def copy(source: SalesOrder, user=None) -> SalesOrder:
-    """A new draft with the header and lines of any order (a new portal reference, nothing of Visma's)."""
+    """A new draft with the header and lines of any order: a new portal reference, no customer's order number and
+    nothing of Visma's."""
     order = SalesOrder(
         tenant_id=source.tenant_id,
         customer_id=source.customer_id,
         order_type=source.order_type,
         date=timezone.localdate(),
         description=source.description,
-        customer_order=source.customer_order,
+        customer_order="",  # the customer's order number belongs to the order it came with, not to a copy
         status=source.status,
         note=source.note,
     )

@@ -98,7 +98,15 @@ class DecimalWithCommaField(forms.DecimalField):
     def to_python(self, value):
         if isinstance(value, str):
             value = value.strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
+            if "e" in value.lower():
+                raise forms.ValidationError("Write the number out, e.g. 1000 rather than 1e3.", code="invalid")
         return super().to_python(value)
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal):
+            text = f"{value:f}"
+            return text.rstrip("0").rstrip(".") if "." in text else text
+        return super().prepare_value(value)
 
 
 NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
@@ -139,6 +147,8 @@ class SalesOrderLineForm(BootstrapMixin, forms.ModelForm):
 
 
 class BaseLineFormSet(BaseInlineFormSet):
+    default_error_messages = {"too_few_forms": "Add at least one line.", "too_many_forms": "At most %(num)d lines."}
+
     def clean(self) -> None:
         super().clean()
         if any(self.errors):
@@ -148,9 +158,9 @@ class BaseLineFormSet(BaseInlineFormSet):
             raise forms.ValidationError("Add at least one line.")
 
     def kept_lines(self) -> list[dict]:
-        """The cleaned lines in the order staff see them, without deleted or empty ones."""
+        """The cleaned lines in the order staff see them, without deleted or empty ones; saved lines keep their id."""
         return [
-            {name: form.cleaned_data.get(name) for name in LINE_FIELDS}
+            {"id": form.instance.pk, **{name: form.cleaned_data.get(name) for name in LINE_FIELDS}}
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]

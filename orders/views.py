@@ -367,5 +367,9 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def order_copy(request: HttpRequest, pk: int) -> HttpResponse:
     source = _order(pk)
     copied = editing.copy(source, request.user)
-    messages.success(request, f"New draft {copied.reference} copied from {source}. Check it, then save or submit.")
+    messages.success(
+        request,
+        f"New draft {copied.reference} copied from {source}. Enter the customer's order number if there is one, "
+        "check the lines, then save or submit.",
+    )
     return redirect("orders:order-edit", pk=copied.pk)

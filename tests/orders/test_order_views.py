@@ -97,7 +97,8 @@ def test_save_and_submit_reaches_visma_once_with_the_exact_lines(
         ({"lines-0-quantity": "-3"}, "quantity", "Quantity must be more than 0."),
         ({"lines-0-quantity": "1.123456"}, "quantity", "no more than 4 decimal places"),
         ({"lines-0-unit_price": "-1"}, "unit_price", "Unit price cannot be negative."),
-        ({"lines-0-unit_price": "1e30"}, "unit_price", "no more than 16 digits"),
+        ({"lines-0-unit_price": "1e30"}, "unit_price", "Write the number out"),
+        ({"lines-0-unit_price": "12345678901234567"}, "unit_price", "no more than 16 digits"),
         ({"lines-0-inventory_id": ""}, "inventory_id", "This field is required"),
         ({"lines-0-inventory_id": "X" * 31}, "inventory_id", "at most 30 characters"),
         ({"description": "d" * 256}, "description", "at most 255 characters"),
@@ -381,3 +382,49 @@ def test_quantities_and_prices_are_shown_without_padding_zeros(viewer_client, cu
     SalesOrderLine.objects.filter(order=order).update(quantity=Decimal("2.5000"), unit_price=Decimal("10.1250"))
     page = viewer_client.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
     assert ">2.5<" in page and ">10.125<" in page and "10.1250" not in page
+
+
+def test_editing_lines_updates_them_in_place_so_the_audit_trail_shows_real_changes(clerk_client, customers, tenant):
+    from core.audit import audit_rows
+
+    order = make_order(tenant, customers["10001"], items=("STOCK-100", "FREIGHT", "SERV-100"))
+    first, second, third = order.lines.all()
+    data = form_data(customers["10001"], [])
+    data.update({"lines-TOTAL_FORMS": 4, "lines-INITIAL_FORMS": 3})
+    for index, line in enumerate((first, second, third)):
+        data.update(
+            {
+                f"lines-{index}-id": line.pk,
+                f"lines-{index}-order": order.pk,
+                f"lines-{index}-inventory_id": line.inventory_id,
+                f"lines-{index}-quantity": "1",
+                f"lines-{index}-unit_price": "10",
+            }
+        )
+    data["lines-1-DELETE"] = "on"
+    data["lines-2-quantity"] = "5"
+    data.update({"lines-3-inventory_id": "STOCK-900", "lines-3-quantity": "2"})
+    response = clerk_client.post(reverse("orders:order-edit", args=[order.pk]), data)
+    assert response.status_code == 302
+    lines = list(order.lines.values_list("pk", "position", "inventory_id", "quantity"))
+    assert lines == [
+        (first.pk, 1, "STOCK-100", Decimal(1)),
+        (third.pk, 2, "SERV-100", Decimal(5)),
+        (lines[2][0], 3, "STOCK-900", Decimal(2)),
+    ]
+    actions = [row.action for row in audit_rows(order)]
+    assert "delete" in actions and "create" in actions and "update" in actions
+    assert actions.count("delete") == 1
+
+
+def test_stored_decimals_are_shown_without_padding_zeros_in_the_form(clerk_client, customers, tenant):
+    order = make_order(tenant, customers["10001"])
+    SalesOrderLine.objects.filter(order=order).update(unit_price=Decimal("101.2500"))
+    page = clerk_client.get(reverse("orders:order-edit", args=[order.pk])).content.decode()
+    assert 'value="101.25"' in page and "101.2500" not in page
+
+
+def test_removing_every_line_asks_for_one(clerk_client, customers):
+    data = form_data(customers["10001"], [{**THREE_LINES[0], "DELETE": "on"}])
+    page = clerk_client.post(reverse("orders:order-create"), data).content.decode()
+    assert "Add at least one line." in page and "Please submit" not in page
