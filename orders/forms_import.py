@@ -46,7 +46,7 @@ class CappedMemoryUploadHandler(FileUploadHandler):
 
 class OrderImportForm(forms.Form):
     tenant = forms.ModelChoiceField(
-        queryset=Tenant.objects.filter(active=True, application__active=True),
+        queryset=Tenant.objects.filter(active=True, application__active=True).order_by("-can_write", "name"),
         empty_label=None,
         help_text="The orders are created for this tenant's customers.",
     )

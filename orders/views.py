@@ -12,7 +12,6 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -86,9 +85,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
         orders = orders.filter(state=state)
 
     lines = SalesOrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order")
-    amount = Sum(
-        F("quantity") * Coalesce(F("unit_price"), 0), output_field=DecimalField(max_digits=30, decimal_places=8)
-    )
+    # Lines without a price (Visma prices them) add nothing; an order with none priced has no total (NULL).
+    amount = Sum(F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=30, decimal_places=8))
     orders = (
         orders.select_related("tenant", "customer")
         .annotate(

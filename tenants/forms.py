@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 
 from .admin import ServiceApplicationForm
 from .models import Tenant
@@ -12,7 +13,7 @@ class ApplicationForm(ServiceApplicationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk and self.instance.secret_set_at:
-            when = self.instance.secret_set_at.strftime("%Y-%m-%d %H:%M")
+            when = timezone.localtime(self.instance.secret_set_at).strftime("%Y-%m-%d %H:%M")
             self.fields[
                 "client_secret"
             ].help_text = f"Set on {when}. Leave blank to keep it; type a new one to replace it."

@@ -428,3 +428,11 @@ def test_removing_every_line_asks_for_one(clerk_client, customers):
     data = form_data(customers["10001"], [{**THREE_LINES[0], "DELETE": "on"}])
     page = clerk_client.post(reverse("orders:order-create"), data).content.decode()
     assert "Add at least one line." in page and "Please submit" not in page
+
+
+def test_an_order_priced_by_visma_has_no_total_in_the_list(viewer_client, customers, tenant):
+    order = make_order(tenant, customers["10001"])
+    SalesOrderLine.objects.filter(order=order).update(unit_price=None)
+    response = viewer_client.get(reverse("orders:order-list"))
+    assert response.context["page"].object_list[0].total is None
+    assert 'title="Visma prices every line"' in response.content.decode()
