@@ -25,7 +25,8 @@ class ConnectionReport:
 
     @property
     def ok(self) -> bool:
-        return all(step.state == "ok" for step in self.steps)
+        """Every step passed, or was skipped because the tenant is registered without it (read only)."""
+        return all(step.state in ("ok", "skipped") for step in self.steps) and self.steps[0].state == "ok"
 
     @property
     def summary(self) -> str:
@@ -64,11 +65,12 @@ def check_connection(tenant: Tenant) -> ConnectionReport:
         elif tenant.can_write:
             write_step.state = "failed"
             write_step.detail = "The token has no write scope although the tenant is marked as approving it."
-        else:
-            write_step.state = "failed"
+        else:  # registered as read only on purpose: nothing is broken, but say what it means
+            write_step.state = "skipped"
             write_step.detail = (
-                "This tenant approved read only: orders cannot be submitted. Ask the customer's Integration "
-                "Administrator to approve the write scope in the Visma App Store, then tick it here."
+                "This tenant approved read only: customers can be synced, orders cannot be submitted. To send "
+                "orders, ask the customer's Integration Administrator to approve the write scope in the Visma App "
+                "Store, then tick it here."
             )
     Tenant.objects.filter(pk=tenant.pk).update(
         last_check_at=timezone.now(), last_check_ok=report.ok, last_check_message=report.summary
