@@ -46,6 +46,18 @@ class AuditRow:
     changes: list[Change] = field(default_factory=list)
 
 
+def record_update(obj: Model, changes: dict[str, tuple[object, object]], actor=None) -> None:
+    """An audit entry for a change made with a queryset update (which auditlog's signals do not see), e.g. an
+    order's state moved by a worker. Without an actor the request's user is taken, or none for a worker."""
+    extra = {"actor": actor} if actor is not None and getattr(actor, "is_authenticated", False) else {}
+    LogEntry.objects.log_create(
+        obj,
+        action=LogEntry.Action.UPDATE,
+        changes={name: [_blank(old), _blank(new)] for name, (old, new) in changes.items()},
+        **extra,
+    )
+
+
 def entries_for(obj: Model):
     """The log entries of an object (and of its children, see CHILDREN), newest first."""
     content_type = ContentType.objects.get_for_model(obj)

@@ -87,9 +87,9 @@ def copy(source: SalesOrder, user=None) -> SalesOrder:
     return save(order, lines, user)
 
 
-def cancel(order: SalesOrder) -> tuple[bool, str]:
+def cancel(order: SalesOrder, user=None) -> tuple[bool, str]:
     """Cancel a draft, queued or failed order (see `services.cancel`): (cancelled?, why not)."""
-    return services.cancel(order)
+    return services.cancel(order, actor=user)
 
 
 @dataclass
@@ -117,7 +117,7 @@ def bulk(action: str, orders, user=None) -> BulkResult:
         elif action == "retry":
             ok = order.state == State.FAILED and can_send(order) and services.queue(order, user)
         elif action == "cancel":
-            ok = order.state == State.QUEUED and services.cancel(order)[0]
+            ok = order.state == State.QUEUED and services.cancel(order, actor=user)[0]
         else:
             raise ValueError(f"unknown bulk action {action!r}")
         (result.done if ok else result.skipped).append(order.reference)

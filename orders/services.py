@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
+from core.audit import record_update
 from tenants import api_log
 from tenants.visma import (
     OutcomeUnknown,
@@ -36,6 +37,7 @@ def queue(order: SalesOrder, user=None) -> bool:
         state=State.QUEUED, next_attempt_at=timezone.now(), submitted_by=user, attempts=0, last_error=""
     )
     if changed:
+        record_update(order, {"state": (order.state, State.QUEUED)}, actor=user)
         # A broker outage must not undo the queueing: the sweeper enqueues due orders every minute anyway.
         transaction.on_commit(lambda: enqueue(order.pk), robust=True)
     return bool(changed)
@@ -151,7 +153,7 @@ def find_in_visma(order: SalesOrder) -> tuple[str, str] | None:
     return str(match.get("type") or order.order_type), str(match.get("orderId") or "")
 
 
-def cancel(order: SalesOrder) -> tuple[bool, str]:
+def cancel(order: SalesOrder, actor=None) -> tuple[bool, str]:
     """Cancel a draft, queued or failed order. One whose POST may have reached Visma is looked up first: if Visma
     has it, it becomes submitted instead; if Visma cannot be asked, it is not cancelled."""
     from .models import CANCELLABLE_STATES
@@ -172,6 +174,7 @@ def cancel(order: SalesOrder) -> tuple[bool, str]:
             )
         _log(order, "lookup", "not found", started, None)
     if SalesOrder.objects.filter(pk=order.pk, state__in=CANCELLABLE_STATES).update(state=State.CANCELLED):
+        record_update(order, {"state": (order.state, State.CANCELLED)}, actor=actor)
         notifications.order_settled(order)
         return True, ""
     order.refresh_from_db()
@@ -231,8 +234,10 @@ def _submitted(order: SalesOrder, order_type: str, number: str, *, expected=(Sta
         last_error_request_id="",
         last_error_details={},
     )
+    previous = order.state
     order.refresh_from_db()
     if settled:
+        record_update(order, {"state": (previous, State.SUBMITTED), "visma_number": ("", f"{order_type} {number}")})
         notifications.order_settled(order)
     return order
 
@@ -265,6 +270,7 @@ def _fail(order: SalesOrder, exc: VismaError) -> SalesOrder:
     )
     order.refresh_from_db()
     if failed:
+        record_update(order, {"state": (State.SUBMITTING, State.FAILED), "last_error": ("", order.last_error)})
         notifications.order_failed(order)
     return order
 

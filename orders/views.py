@@ -352,7 +352,7 @@ def _queue(request: HttpRequest, order: SalesOrder) -> None:
 @permission_required("orders.change_salesorder", raise_exception=True)
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(pk)
-    cancelled, why_not = editing.cancel(order)
+    cancelled, why_not = editing.cancel(order, request.user)
     if cancelled:
         messages.success(request, f"Order {order.reference} is cancelled; it will not be sent.")
     else:

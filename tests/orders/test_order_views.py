@@ -436,3 +436,17 @@ def test_an_order_priced_by_visma_has_no_total_in_the_list(viewer_client, custom
     response = viewer_client.get(reverse("orders:order-list"))
     assert response.context["page"].object_list[0].total is None
     assert 'title="Visma prices every line"' in response.content.decode()
+
+
+def test_the_audit_trail_shows_who_submitted_and_what_visma_answered(
+    clerk_client, order_clerk, customers, sandbox, django_capture_on_commit_callbacks
+):
+    from core.audit import audit_rows
+
+    with django_capture_on_commit_callbacks(execute=True):
+        clerk_client.post(reverse("orders:order-create"), form_data(customers["10001"], THREE_LINES, action="submit"))
+    order = SalesOrder.objects.get()
+    rows = audit_rows(order)
+    changes = [(row.actor, change.field.lower(), change.new) for row in rows for change in row.changes]
+    assert (order_clerk.username, "state", "Queued") in changes or (order_clerk.username, "state", "queued") in changes
+    assert any(field == "visma number" and new == "SO 000001" for _, field, new in changes), changes
