@@ -293,6 +293,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "attempts": list(order.attempts_log.all()),
         **_state_context(request, order),
     }
+    context["problem_lines"] = {problem.line for problem in context["problems"] if problem.line is not None}
     return render(request, "orders/order_detail.html", context)
 
 

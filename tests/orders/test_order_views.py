@@ -146,6 +146,7 @@ def test_rejected_order_shows_vismas_message_on_the_line_and_can_be_fixed_and_re
     detail = clerk_client.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
     assert "Line 2, Item</strong> — InventoryId cannot be found or is invalid." in detail
     assert "1804-InventoryIdNotFound" in detail and "pick one from the suggestions" in detail
+    assert detail.count('class="table-danger"') == 1  # line 2 is marked in the lines table too
 
     edit = clerk_client.get(reverse("orders:order-edit", args=[order.pk])).content.decode()
     assert "Visma: InventoryId cannot be found or is invalid." in edit
