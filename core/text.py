@@ -8,3 +8,11 @@ import unicodedata
 def search_text(value: str | None, max_length: int = 100) -> str:
     cleaned = "".join(ch for ch in (value or "") if unicodedata.category(ch) != "Cc")
     return cleaned.strip()[:max_length]
+
+
+def querystring_without(params, *names: str) -> str:
+    """The request's query string without the named parameters, for links that set them anew (page, sort, …)."""
+    copy = params.copy()
+    for name in names:
+        copy.pop(name, None)
+    return copy.urlencode()

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.text import search_text
+from core.text import querystring_without, search_text
 from tenants.inventory import item_suggestions
 from tenants.models import Customer, Tenant
 
@@ -98,10 +98,6 @@ def order_list(request: HttpRequest) -> HttpResponse:
     paginator = Paginator(orders, PAGE_SIZE)
     paginator.count = counts.get(state, 0) if state else sum(counts.values())  # known already: no COUNT query
     page = paginator.get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
-    state_params = params.copy()
-    state_params.pop("state", None)
     context = {
         "page": page,
         "tenants": tenants,
@@ -113,8 +109,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "date_to": date_to,
         "states": [(value, label, counts.get(value, 0)) for value, label in State.choices],
         "total_count": sum(counts.values()),
-        "querystring": params.urlencode(),
-        "state_querystring": state_params.urlencode(),
+        "querystring": querystring_without(request.GET, "page"),
+        "state_querystring": querystring_without(request.GET, "page", "state"),
         "bulk_actions": BulkActionForm.ACTIONS,
         "can_submit": request.user.has_perm("orders.submit_salesorder"),
         "can_change": request.user.has_perm("orders.change_salesorder"),

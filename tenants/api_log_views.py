@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
 
-from core.text import search_text
+from core.text import querystring_without, search_text
 
 from .api_log import ApiCall
 from .models import Tenant
@@ -84,15 +84,13 @@ def api_call_list(request: HttpRequest) -> HttpResponse:
     tenants = list(Tenant.objects.order_by("name"))
     calls, chosen = filter_calls(request.GET, tenants)
     page = Paginator(calls, PAGE_SIZE).get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
     context = {
         **chosen,
         "page": page,
         "tenants": tenants,
         "status_classes": {key: label for key, (label, _) in STATUS_CLASSES.items()},
         "periods": {key: label for key, (label, _) in PERIODS.items()},
-        "querystring": params.urlencode(),
+        "querystring": querystring_without(request.GET, "page"),
         "retention_days": settings.API_LOG_DAYS,
     }
     return render(request, "tenants/api_call_list.html", context)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from core.text import search_text
+from core.text import querystring_without, search_text
 
 from . import sync
 from .customer_models import Customer, CustomerSync
@@ -68,10 +68,6 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     customers = customers.order_by(SORTS[sort], "pk")
     page = Paginator(customers, page_size).get_page(request.GET.get("page"))
 
-    params = request.GET.copy()
-    params.pop("page", None)
-    sort_params = params.copy()
-    sort_params.pop("sort", None)
     context = {
         "page": page,
         "tenants": tenants,
@@ -84,8 +80,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "page_sizes": PAGE_SIZES,
         "state_filters": STATE_FILTERS,
         "statuses": ("Active", "OnHold", "CreditHold", "Inactive", "OneTime"),
-        "querystring": params.urlencode(),
-        "sort_querystring": sort_params.urlencode(),
+        "querystring": querystring_without(request.GET, "page"),
+        "sort_querystring": querystring_without(request.GET, "page", "sort"),
         "last_sync": sync.last_sync(tenant) if tenant else None,
     }
     return render(request, "tenants/customer_list.html", context)
