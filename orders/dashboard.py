@@ -3,6 +3,8 @@ background worker alive. Everything red links to where it is fixed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -16,6 +18,8 @@ from .models import SalesOrder
 
 State = SalesOrder.State
 SHOWN_STATES = (State.DRAFT, State.QUEUED, State.SUBMITTING, State.SUBMITTED, State.FAILED)
+# An order still submitting this long after it was made is waiting for Visma's answer to be found (lookups failing).
+STUCK_AFTER = timedelta(minutes=15)
 
 
 @require_GET
@@ -51,20 +55,24 @@ def tenant_rows(*, with_orders: bool) -> list[Tenant]:
         )
     )
     counts: dict[int, dict[str, int]] = {}
+    stuck: dict[int, int] = {}
+    now = timezone.now()
     if with_orders and tenants:
+        long_ago = now - STUCK_AFTER
         rows = (
             SalesOrder.objects.filter(tenant__in=[t.pk for t in tenants])
             .order_by()
             .values_list("tenant_id", "state")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("pk"), stuck=Count("pk", filter=Q(state=State.SUBMITTING, created_at__lt=long_ago)))
         )
-        for tenant_id, state, n in rows:
+        for tenant_id, state, n, stuck_here in rows:
             counts.setdefault(tenant_id, {})[state] = n
-    now = timezone.now()
+            stuck[tenant_id] = stuck.get(tenant_id, 0) + stuck_here
     for tenant in tenants:
         by_state = counts.get(tenant.pk, {})
         tenant.order_counts = [(state.value, state.label, by_state.get(state.value, 0)) for state in SHOWN_STATES]
         tenant.failed_orders = by_state.get(State.FAILED, 0)
+        tenant.stuck_orders = stuck.get(tenant.pk, 0)
         tenant.order_total = sum(by_state.values())
         tenant.show_orders = with_orders
         tenant.rate_budget = _budget(tenant, now)

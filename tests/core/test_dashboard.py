@@ -92,3 +92,17 @@ def test_an_ended_rate_window_shows_the_full_budget(viewer_client, tenant):
 
 def test_the_dashboard_answers_only_get(viewer_client):
     assert viewer_client.post(reverse("dashboard")).status_code == 405
+
+
+def test_orders_waiting_long_for_vismas_answer_are_flagged(viewer_client, viewer, tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.models import SalesOrder
+
+    make_orders(tenant, viewer, {"submitting": 2})
+    SalesOrder.objects.filter(pk=SalesOrder.objects.first().pk).update(created_at=timezone.now() - timedelta(hours=2))
+    html = viewer_client.get(reverse("dashboard")).content.decode()
+    assert "1 waiting for Visma&#x27;s answer" in html or "1 waiting for Visma's answer" in html
+    assert f"?state=submitting&amp;tenant={tenant.pk}" in html
