@@ -87,11 +87,6 @@ def copy(source: SalesOrder, user=None) -> SalesOrder:
     return save(order, lines, user)
 
 
-def cancel(order: SalesOrder, user=None) -> tuple[bool, str]:
-    """Cancel a draft, queued or failed order (see `services.cancel`): (cancelled?, why not)."""
-    return services.cancel(order, actor=user)
-
-
 @dataclass
 class BulkResult:
     done: list[str] = field(default_factory=list)
@@ -113,16 +108,12 @@ def bulk(action: str, orders, user=None) -> BulkResult:
     result = BulkResult()
     for order in orders:
         if action == "submit":
-            ok = can_send(order) and services.queue(order, user)
+            ok = services.can_send(order) and services.queue(order, user)
         elif action == "retry":
-            ok = order.state == State.FAILED and can_send(order) and services.queue(order, user)
+            ok = order.state == State.FAILED and services.can_send(order) and services.queue(order, user)
         elif action == "cancel":
             ok = order.state == State.QUEUED and services.cancel(order, actor=user)[0]
         else:
             raise ValueError(f"unknown bulk action {action!r}")
         (result.done if ok else result.skipped).append(order.reference)
     return result
-
-
-can_send = services.can_send
-send_blocker = services.send_blocker

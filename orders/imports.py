@@ -546,18 +546,10 @@ def _create(plan: ImportPlan, tenant: Tenant, user, *, submit: bool) -> list[Sal
 
 
 def _enqueue_later(order_ids: list[int]) -> None:
+    """One task fans the imported orders out to the submission task, so the upload stays quick."""
     from django_q.tasks import async_task
 
-    async_task("orders.imports.enqueue_imported", order_ids, task_name=f"import-{order_ids[0]}", group="orders")
-
-
-def enqueue_imported(order_ids: list[int]) -> int:
-    """Task: hand each imported order to the submission task (one task fans out, so the upload stays quick)."""
-    from . import services
-
-    for order_id in order_ids:
-        services.enqueue(order_id)
-    return len(order_ids)
+    async_task("orders.tasks.enqueue_orders", order_ids, task_name=f"import-{order_ids[0]}", group="orders")
 
 
 # --- Writing a CSV back -----------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from tenants.visma import (
 )
 
 from . import notifications, payload
-from .models import SalesOrder, SubmissionAttempt
+from .models import CANCELLABLE_STATES, SalesOrder, SubmissionAttempt
 
 logger = logging.getLogger(__name__)
 State = SalesOrder.State
@@ -113,11 +113,9 @@ def reconcile(order: SalesOrder, *, before_resend: bool = False) -> SalesOrder |
     Visma may create an order after its POST timed out and after the lookup that followed, so every resend is
     preceded by another lookup (`before_resend`: None when the order is not found and may be sent).
     """
-    started = time.monotonic()
     try:
-        match = find_in_visma(order)
+        match = _look_up(order)
     except VismaError as exc:
-        _log(order, "lookup", "failed", started, exc)
         delay = _backoff(order.attempts)
         SalesOrder.objects.filter(pk=order.pk, state=State.SUBMITTING).update(
             next_attempt_at=timezone.now() + timedelta(seconds=delay), last_error=f"Outcome unknown; {exc}"
@@ -125,9 +123,7 @@ def reconcile(order: SalesOrder, *, before_resend: bool = False) -> SalesOrder |
         order.refresh_from_db()
         return order
     if match:
-        _log(order, "lookup", "found", started, None)
         return _submitted(order, *match)
-    _log(order, "lookup", "not found", started, None)
     if before_resend:
         return None
     return _requeue(order, VismaError(NOT_FOUND), then="sending it again")
@@ -153,26 +149,32 @@ def find_in_visma(order: SalesOrder) -> tuple[str, str] | None:
     return str(match.get("type") or order.order_type), str(match.get("orderId") or "")
 
 
+def _look_up(order: SalesOrder) -> tuple[str, str] | None:
+    """`find_in_visma`, with the lookup and its outcome on the order's timeline."""
+    started = time.monotonic()
+    try:
+        match = find_in_visma(order)
+    except VismaError as exc:
+        _log(order, "lookup", "failed", started, exc)
+        raise
+    _log(order, "lookup", "found" if match else "not found", started, None)
+    return match
+
+
 def cancel(order: SalesOrder, actor=None) -> tuple[bool, str]:
     """Cancel a draft, queued or failed order. One whose POST may have reached Visma is looked up first: if Visma
     has it, it becomes submitted instead; if Visma cannot be asked, it is not cancelled."""
-    from .models import CANCELLABLE_STATES
-
     if order.state != State.DRAFT and outcome_was_unknown(order):
-        started = time.monotonic()
         try:
-            match = find_in_visma(order)
+            match = _look_up(order)
         except VismaError as exc:
-            _log(order, "lookup", "failed", started, exc)
             return False, f"Visma may already have this order and could not be asked just now ({exc}). Try again."
         if match:
-            _log(order, "lookup", "found", started, None)
             _submitted(order, *match, expected=CANCELLABLE_STATES)
             return (
                 False,
                 f"Visma already has this order as {match[0]} {match[1]}; it is marked submitted, not cancelled.",
             )
-        _log(order, "lookup", "not found", started, None)
     if SalesOrder.objects.filter(pk=order.pk, state__in=CANCELLABLE_STATES).update(state=State.CANCELLED):
         record_update(order, {"state": (order.state, State.CANCELLED)}, actor=actor)
         notifications.order_settled(order)

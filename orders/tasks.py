@@ -12,3 +12,10 @@ def submit_order(order_id: int) -> str:
 
 def sweep_orders() -> str:
     return services.sweep()
+
+
+def enqueue_orders(order_ids: list[int]) -> int:
+    """Hand each order to `submit_order` (imported orders, queued in one go)."""
+    for order_id in order_ids:
+        services.enqueue(order_id)
+    return len(order_ids)

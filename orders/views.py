@@ -23,7 +23,14 @@ from tenants.inventory import item_suggestions
 from tenants.models import Customer, Tenant
 
 from . import editing, errors, payload, services
-from .forms import CUSTOMER_CHOICES_SHOWN, BulkActionForm, LineFormSet, SalesOrderForm, active_customers
+from .forms import (
+    CUSTOMER_CHOICES_SHOWN,
+    MAX_LINES,
+    BulkActionForm,
+    LineFormSet,
+    SalesOrderForm,
+    active_customers,
+)
 from .forms import empty_line_form as new_line_form
 from .models import SalesOrder, SalesOrderLine
 
@@ -171,31 +178,33 @@ def _order_form(request: HttpRequest, order: SalesOrder, initial: dict) -> HttpR
     if submitting and not request.user.has_perm("orders.submit_salesorder"):
         raise PermissionDenied
     form_token = request.POST.get("form_token") or uuid.uuid4().hex
+    blocker = services.send_blocker(order)
     if request.method == "POST":
         form = SalesOrderForm(request.POST, instance=order, tenant=tenant)
         formset = LineFormSet(request.POST, instance=order, prefix="lines")
-        if services.outcome_was_unknown(order):
-            form.fields["customer"].disabled = True  # the lookup in Visma searches this customer's orders
-        if form.is_valid() and formset.is_valid():
-            if not order.pk and (earlier := _claim_form_token(form_token)) is not None:
-                return earlier
-            try:
-                order = editing.save(form.save(commit=False), formset.kept_lines(), request.user)
-            except editing.NotEditable as exc:
-                messages.error(request, str(exc))
-                return redirect("orders:order-detail", pk=order.pk)
-            if not order.pk or request.POST.get("form_token"):
-                cache.set(_form_token_key(form_token), order.pk, FORM_TOKEN_SECONDS)
-            if submitting:
-                _queue(request, order)
-            else:
-                messages.success(request, f"Order {order.reference} saved as {order.get_state_display().lower()}.")
-            return redirect("orders:order-detail", pk=order.pk)
     else:
         form = SalesOrderForm(instance=order, initial=initial, tenant=tenant)
         formset = LineFormSet(instance=order, prefix="lines")
-        if order.pk and services.outcome_was_unknown(order):
-            form.fields["customer"].disabled = True
+    if services.outcome_was_unknown(order):
+        form.fields["customer"].disabled = True  # the lookup in Visma searches this customer's orders
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        is_new = not order.pk
+        if is_new and (earlier := _claim_form_token(form_token)) is not None:
+            return earlier
+        try:
+            order = editing.save(form.save(commit=False), formset.kept_lines(), request.user)
+        except editing.NotEditable as exc:
+            messages.error(request, str(exc))
+            return redirect("orders:order-detail", pk=order.pk)
+        if is_new:
+            cache.set(_form_token_key(form_token), order.pk, FORM_TOKEN_SECONDS)
+        if submitting and blocker:
+            messages.warning(request, f"Order {order.reference} was saved but not sent. {blocker}")
+        elif submitting:
+            _queue(request, order)
+        else:
+            messages.success(request, f"Order {order.reference} saved as {order.get_state_display().lower()}.")
+        return redirect("orders:order-detail", pk=order.pk)
     header_problems, line_problems = errors.by_field(order) if order.state == State.FAILED else ({}, {})
     rows = [
         (line_form, line_problems.get(index + 1, {}).get("general", []), line_problems.get(index + 1, {}))
@@ -210,8 +219,8 @@ def _order_form(request: HttpRequest, order: SalesOrder, initial: dict) -> HttpR
         "rows": rows,
         "header_problems": header_problems,
         "next_index": len(formset.forms),
-        "can_submit": request.user.has_perm("orders.submit_salesorder") and editing.can_send(order),
-        "send_blocker": editing.send_blocker(order),
+        "can_submit": request.user.has_perm("orders.submit_salesorder") and not blocker,
+        "send_blocker": blocker,
         "customer_count": active_customers(tenant).count(),
         "customers_shown": CUSTOMER_CHOICES_SHOWN,
     }
@@ -238,12 +247,17 @@ def _claim_form_token(token: str) -> HttpResponse | None:
     return redirect("orders:order-list")
 
 
+def _require_order_editor(user) -> None:
+    """The order form's helpers serve whoever may build or edit orders."""
+    if not (user.has_perm("orders.add_salesorder") or user.has_perm("orders.change_salesorder")):
+        raise PermissionDenied
+
+
 @require_GET
 def line_form(request: HttpRequest) -> HttpResponse:
-    if not (request.user.has_perm("orders.add_salesorder") or request.user.has_perm("orders.change_salesorder")):
-        raise PermissionDenied
+    _require_order_editor(request.user)
     index = _int(request.GET.get("index"))
-    if index is None or not 0 <= index < 500:
+    if index is None or not 0 <= index < MAX_LINES:
         raise Http404("No such line.")
     context = {"line_form": new_line_form(index), "index": index, "next_index": index + 1}
     return render(request, "orders/partials/line_added.html", context)
@@ -265,8 +279,7 @@ def customer_options(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def inventory_options(request: HttpRequest) -> HttpResponse:
-    if not (request.user.has_perm("orders.add_salesorder") or request.user.has_perm("orders.change_salesorder")):
-        raise PermissionDenied
+    _require_order_editor(request.user)
     tenant = get_object_or_404(Tenant.objects.select_related("application"), pk=_int(request.GET.get("tenant")) or 0)
     items, problem = item_suggestions(tenant)
     return render(request, "orders/partials/inventory_options.html", {"items": items, "problem": problem})
@@ -307,17 +320,19 @@ def order_state(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _state_context(request: HttpRequest, order: SalesOrder) -> dict:
     user = request.user
-    can_submit = user.has_perm("orders.submit_salesorder")
-    soon = order.next_attempt_at is None or order.next_attempt_at <= timezone.now() + timedelta(seconds=30)
+    now = timezone.now()
+    soon = order.next_attempt_at is None or order.next_attempt_at <= now + timedelta(seconds=30)
+    unknown = order.state in (State.SUBMITTING, State.FAILED) and services.outcome_was_unknown(order)
+    blocker = services.send_blocker(order)
     return {
         "order": order,
         "poll_seconds": 2 if order.state == State.SUBMITTING or soon else 20,
-        "now": timezone.now(),
-        "looking_up": order.state == State.SUBMITTING and services.outcome_was_unknown(order),
+        "now": now,
+        "looking_up": unknown and order.state == State.SUBMITTING,
         "problems": errors.problems(order) if order.state == State.FAILED else [],
-        "outcome_unknown": order.state == State.FAILED and services.outcome_was_unknown(order),
-        "send_blocker": editing.send_blocker(order),
-        "can_submit": can_submit and order.is_submittable and editing.can_send(order),
+        "outcome_unknown": unknown and order.state == State.FAILED,
+        "send_blocker": blocker,
+        "can_submit": user.has_perm("orders.submit_salesorder") and order.is_submittable and not blocker,
         "can_edit": user.has_perm("orders.change_salesorder") and order.is_editable,
         "can_cancel": user.has_perm("orders.change_salesorder") and order.is_cancellable,
         "can_copy": user.has_perm("orders.add_salesorder"),
@@ -328,7 +343,7 @@ def _state_context(request: HttpRequest, order: SalesOrder) -> dict:
 @permission_required("orders.submit_salesorder", raise_exception=True)
 def order_submit(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(pk)
-    if blocker := editing.send_blocker(order):
+    if blocker := services.send_blocker(order):
         messages.error(request, f"Order {order.reference} was not sent. {blocker}")
     else:
         _queue(request, order)
@@ -336,9 +351,7 @@ def order_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _queue(request: HttpRequest, order: SalesOrder) -> None:
-    if blocker := editing.send_blocker(order):
-        messages.warning(request, f"Order {order.reference} was saved but not sent. {blocker}")
-    elif services.queue(order, request.user):
+    if services.queue(order, request.user):
         messages.success(request, f"Order {order.reference} is queued; it is sent to Visma in the background.")
     else:
         order.refresh_from_db()
@@ -349,7 +362,7 @@ def _queue(request: HttpRequest, order: SalesOrder) -> None:
 @permission_required("orders.change_salesorder", raise_exception=True)
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(pk)
-    cancelled, why_not = editing.cancel(order, request.user)
+    cancelled, why_not = services.cancel(order, actor=request.user)
     if cancelled:
         messages.success(request, f"Order {order.reference} is cancelled; it will not be sent.")
     else:

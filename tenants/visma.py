@@ -181,7 +181,7 @@ def record_call(
     response: requests.Response | None = None,
     scope: api_log.Scope | None = None,
 ):
-    """One log line and one API-log row per request; a token request also opens or closes the tenant's incident.
+    """One log line and one API-log row per request.
 
     Only the path, status and Visma's own headers are read from the response: never a body with a token in it."""
     logger.info(
@@ -208,22 +208,6 @@ def record_call(
         rate_limit_reset=_int(headers.get("X-RateLimit-Reset")),
         scope=scope,
     )
-    if outcome == "token" and (scope is None or scope.thread_id == threading.get_ident()):
-        notifications.token_request_result(tenant, ok=status == 200, reason=_token_failure_reason(status, response))
-
-
-def _token_failure_reason(status: int | None, response: requests.Response | None) -> str:
-    if status is None or response is None:
-        return "Visma Connect did not answer (connection failed or timed out)."
-    if status == 200:
-        return ""
-    body = _json_or_none(response)
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, str):
-        return f"Visma Connect answered HTTP {status}."
-    description = body.get("error_description")
-    text = f"Visma Connect refused the token request: {description if isinstance(description, str) else error}"
-    return " ".join([text, f"(Visma code {error})", TOKEN_HINTS.get(error, "")]).strip()
 
 
 _token_locks: dict[str, threading.Lock] = {}
@@ -339,14 +323,17 @@ class VismaClient:
             last_token_expires_at=timezone.now() + timedelta(seconds=lifetime),
             token_failures=0,
         )
+        notifications.token_request_result(self.tenant, ok=True)
         return token
 
     def _token_failed(self, message: str) -> None:
+        """Every failed token request ends here: counted on the tenant, and the tenant's incident opened."""
         from django.db.models import F
 
         Tenant.objects.filter(pk=self.tenant.pk).update(
             last_token_error=message, last_token_error_at=timezone.now(), token_failures=F("token_failures") + 1
         )
+        notifications.token_request_result(self.tenant, ok=False, reason=message)
 
     # --- API ------------------------------------------------------------------------------------------------------
     def _request(
