@@ -2,28 +2,62 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from . import schema, seed
 from .state import SandboxState
 
-MAX_PAGE_SIZE = 1000
+INT32_MAX = 2**31 - 1
 ORDER_BY = {"created": "createdAt", "lastmodified": "lastModified", "orderid": "orderId"}
+# Visma's 201 points at its load balancer, not at the host the client called.
+LOCATION_BASE = "https://alb.salesorder.visma.net"
+_RFC9110 = "https://tools.ietf.org/html/rfc9110#section-"
+_PROBLEM_TYPES = {
+    400: f"{_RFC9110}15.5.1",
+    401: f"{_RFC9110}15.5.2",
+    403: f"{_RFC9110}15.5.4",
+    404: f"{_RFC9110}15.5.5",
+    405: f"{_RFC9110}15.5.6",
+    409: f"{_RFC9110}15.5.10",
+    415: f"{_RFC9110}15.5.16",
+    429: "https://tools.ietf.org/html/rfc6585#section-4",
+    500: f"{_RFC9110}15.6.1",
+    503: f"{_RFC9110}15.6.4",
+}
 
 Response = tuple[int, dict[str, str], object]
 
 
 class BadRequest(Exception):
-    def __init__(self, detail: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(detail)
-        self.detail, self.errors = detail, errors or {}
+    """A query parameter failed validation; `errors` maps each parameter to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def trace_id() -> str:
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
 
 
 def problem(status: int, title: str, detail: str = "", **extra) -> dict:
-    body = {"type": f"https://tools.ietf.org/html/rfc9110#section-15.{5 if status < 500 else 6}", "title": title}
-    body.update({"status": status, "detail": detail or None, "instance": None, **extra})
+    body = {"type": _PROBLEM_TYPES.get(status, f"{_RFC9110}15.{5 if status < 500 else 6}"), "title": title}
+    body.update({"status": status, "detail": detail or None, "instance": None, **extra, "traceId": trace_id()})
     return body
+
+
+def validation_problem(errors: dict[str, list[str]], **extra) -> dict:
+    """ASP.NET Core's body for a request that fails model validation."""
+    return {
+        "type": _PROBLEM_TYPES[400],
+        "title": "One or more validation errors occurred.",
+        "status": 400,
+        "errors": errors,
+        **extra,
+        "traceId": trace_id(),
+    }
 
 
 def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
@@ -33,18 +67,21 @@ def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise BadRequest(
-            f"The value '{raw}' is not valid for {name}.", {name: [f"The value '{raw}' is not valid."]}
-        ) from None
+        raise BadRequest({name: [f"The value '{raw}' is not valid."]}) from None
 
 
-def _page(items: list, query: dict[str, list[str]], base: str, path: str, default_size: int = 100) -> dict:
-    size, index = _int_param(query, "pageSize", default_size), _int_param(query, "pageIndex", 0)
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise BadRequest(f"pageSize must be between 1 and {MAX_PAGE_SIZE}.", {"pageSize": ["Out of range."]})
+def _page(items: list, query: dict[str, list[str]], base: str, path: str, limit: int, default_size: int = 100) -> dict:
+    size, index = _int_param(query, "pageSize", min(default_size, limit)), _int_param(query, "pageIndex", 0)
+    errors = {}
+    if not 1 <= size <= limit:
+        errors["pageSize"] = [f"The field pageSize must be between 1 and {limit}."]
+    if index < 0:
+        errors["pageIndex"] = [f"The field pageIndex must be between 0 and {INT32_MAX}."]
+    if errors:
+        raise BadRequest(errors)
     last_index = max(0, (len(items) - 1) // size)
-    if index < 0 or index > last_index:
-        raise BadRequest(f"pageIndex must be between 0 and {last_index}.", {"pageIndex": ["Out of range."]})
+    if index > last_index:
+        raise BadRequest({"pageIndex": [f"The field pageIndex must be between 0 and {last_index}."]})
     chunk = items[index * size : (index + 1) * size]
     next_page = None
     if (index + 1) * size < len(items):
@@ -60,7 +97,7 @@ def get_customers(state: SandboxState, tenant_id: str, query: dict, base: str) -
         customers = [
             c for c in customers if text in (c.get("id") or "").lower() or text in (c.get("name") or "").lower()
         ]
-    return 200, {}, _page(customers, query, base, "/api/v3/Customers")
+    return 200, {}, _page(customers, query, base, "/api/v3/Customers", state.max_page_size)
 
 
 def get_inventory(state: SandboxState, query: dict, base: str) -> Response:
@@ -77,10 +114,10 @@ def get_inventory(state: SandboxState, query: dict, base: str) -> Response:
         for index, (item_id, item) in enumerate(sorted(state.inventory.items()))
         if not wanted or item_id in wanted
     ]
-    return 200, {}, _page(items, query, base, "/api/v3/Inventory")
+    return 200, {}, _page(items, query, base, "/api/v3/Inventory", state.max_page_size)
 
 
-def create_sales_order(state: SandboxState, tenant_id: str, body: object, base: str) -> Response:
+def create_sales_order(state: SandboxState, tenant_id: str, body: object) -> Response:
     problems = schema.request_errors("NewSalesOrderCommand", body)
     if not problems:
         problems = _business_rule_errors(state, tenant_id, body)
@@ -91,9 +128,9 @@ def create_sales_order(state: SandboxState, tenant_id: str, body: object, base: 
         details = [
             {"code": code, "message": message, "parameters": {"property": path}} for path, code, message in problems
         ]
-        return 400, {}, problem(400, "One or more validation errors occurred.", errors=errors, details=details)
+        return 400, {}, validation_problem(errors, details=details)
     order = state.store_order(tenant_id, body)
-    return 201, {"Location": f"{base}/api/v3/SalesOrders/{order['type']}/{order['orderId']}"}, None
+    return 201, {"location": f"{LOCATION_BASE}/api/v3/SalesOrders/{order['type']}/{order['orderId']}"}, None
 
 
 def _business_rule_errors(state: SandboxState, tenant_id: str, body: dict) -> list[tuple[str, str, str]]:
@@ -165,9 +202,7 @@ def _parse_datetime(raw: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest(
-            f"The value '{raw}' is not a valid date-time.", {"modifiedSince": ["Invalid date-time."]}
-        ) from None
+        raise BadRequest({"modifiedSince": [f"The value '{raw}' is not valid."]}) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -187,14 +222,14 @@ def list_sales_orders(state: SandboxState, tenant_id: str, query: dict, base: st
         ]
     field, _, direction = query.get("orderBy", ["orderId"])[-1].strip().partition(" ")
     if field.lower() not in ORDER_BY or direction.lower() not in ("", "asc", "desc"):
-        raise BadRequest("orderBy must be created, lastModified or orderId, optionally with asc or desc.")
+        raise BadRequest({"orderBy": ["orderBy must be created, lastModified or orderId, optionally asc or desc."]})
     key = ORDER_BY[field.lower()]
     created = {(o["type"], o["orderId"]): o["createdAt"] for o in orders}
     rows.sort(key=lambda r: created[(r["type"], r["orderId"])] if key == "createdAt" else r[key] or "")
     if direction.lower() == "desc":
         rows.reverse()
     path = "/api/v3/SalesOrders" + (f"/{order_type}" if order_type else "")
-    return 200, {}, _page(rows, query, base, path)
+    return 200, {}, _page(rows, query, base, path, state.max_page_size)
 
 
 def get_sales_order(
@@ -220,7 +255,8 @@ def get_sales_order(
             }
             for index, line in enumerate(order["body"].get("orderLines") or [])
         ]
-        return 200, {}, _page(rows, query, base, f"/api/v3/SalesOrders/{order_type}/{order_id}/lines", 1000)
+        path = f"/api/v3/SalesOrders/{order_type}/{order_id}/lines"
+        return 200, {}, _page(rows, query, base, path, state.max_page_size, default_size=1000)
     body, listed = order["body"], _list_dto(state, tenant_id, order)
     dto = {
         "type": order["type"],

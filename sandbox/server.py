@@ -6,16 +6,17 @@ import base64
 import contextlib
 import json
 import re
+import secrets
 import socket
 import struct
 import threading
 import time
-import uuid
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import api, seed
-from .state import Fault, SandboxState
+from .state import DEFAULT_MAX_PAGE_SIZE, Fault, SandboxState
 
 CONTROL_NOTE = "control endpoint for tests and demos only"
 _ORDER_PATH = re.compile(r"^/api/v3/SalesOrders(?:/(?P<type>[^/]+)(?:/(?P<id>[^/]+)(?P<lines>/lines)?)?)?$")
@@ -33,6 +34,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:
         if not self.server.sandbox.quiet:
             super().log_message(format, *args)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header, from the sandbox's (possibly shifted) clock."""
+        return format_datetime(self.state.now(), usegmt=True)
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -59,7 +64,7 @@ class Handler(BaseHTTPRequestHandler):
         path, query = unquote(url.path), parse_qs(url.query, keep_blank_values=True)
         length = int(self.headers.get("Content-Length") or 0)
         self.raw_body = self.rfile.read(length) if length else b""
-        self.request_id = str(uuid.uuid4())
+        self.request_id = base64.urlsafe_b64encode(secrets.token_bytes(11)).decode()
         self.rate_headers: dict[str, str] = {}
         self.tenant_id: str | None = None
         try:
@@ -106,7 +111,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         content_type = "application/problem+json" if status >= 400 and body is not None else "application/json"
         rate_headers = self.rate_headers or self._rate_headers(self.state.rate_limit, self.state.rate_window)
-        all_headers = {"X-Request-Id": self.request_id, **rate_headers, **headers}
+        all_headers = {"apigw-requestid": self.request_id, **rate_headers, **headers}
         if payload:
             all_headers.setdefault("Content-Type", f"{content_type}; charset=utf-8")
         all_headers["Content-Length"] = str(len(payload))
@@ -137,7 +142,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             return self._api(method, path, query, token.tenant_id, base)
         except api.BadRequest as exc:
-            return 400, {}, api.problem(400, "One or more validation errors occurred.", exc.detail, errors=exc.errors)
+            return 400, {}, api.validation_problem(exc.errors)
 
     def _api(self, method: str, path: str, query: dict, tenant_id: str, base: str):
         if path == "/api/v3/Customers":
@@ -149,14 +154,14 @@ class Handler(BaseHTTPRequestHandler):
             return 404, {}, api.problem(404, "Not Found", f"No endpoint at {path}.")
         order_type, order_id, lines = match["type"], match["id"], bool(match["lines"])
         if method == "POST" and order_type is None:
-            return self._create_order(tenant_id, base)
+            return self._create_order(tenant_id)
         if method != "GET":
             return self._not_allowed()
         if order_id is None:
             return api.list_sales_orders(self.state, tenant_id, query, base, order_type)
         return api.get_sales_order(self.state, tenant_id, order_type, order_id, lines, query, base)
 
-    def _create_order(self, tenant_id: str, base: str):
+    def _create_order(self, tenant_id: str):
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type not in _JSON_TYPES and not (
             content_type.startswith("application/") and content_type.endswith("+json")
@@ -165,8 +170,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(self.raw_body or b"null")
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return 400, {}, api.problem(400, "One or more validation errors occurred.", f"Invalid JSON: {exc}")
-        return api.create_sales_order(self.state, tenant_id, body, base)
+            return 400, {}, api.validation_problem({"$": [f"Invalid JSON: {exc}"]})
+        return api.create_sales_order(self.state, tenant_id, body)
 
     def _not_allowed(self):
         return 405, {}, api.problem(405, "Method Not Allowed")
@@ -298,11 +303,15 @@ class SandboxServer:
         token_lifetime: int = seed.DEFAULT_TOKEN_LIFETIME,
         rate_limit: int = 1000,
         rate_window: int = 3600,
+        max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
+        clock_offset: float = 0.0,
         faults: list | None = None,
         state_file: str | None = None,
         quiet: bool = True,
     ):
-        self.state = SandboxState(client_secret, customers, token_lifetime, rate_limit, rate_window)
+        self.state = SandboxState(
+            client_secret, customers, token_lifetime, rate_limit, rate_window, max_page_size, clock_offset
+        )
         self.state_file, self.quiet = state_file, quiet
         if state_file:
             from pathlib import Path

@@ -8,12 +8,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import seed
 
 FAULT_KINDS = {"500", "503", "429", "slow", "reset", "malformed_json", "expired_token", "accept_then_drop"}
+DEFAULT_MAX_PAGE_SIZE = 1000
 
 
 @dataclass
@@ -74,14 +75,19 @@ class SandboxState:
     token_lifetime: int = seed.DEFAULT_TOKEN_LIFETIME
     rate_limit: int = 1000
     rate_window: int = 3600
+    max_page_size: int = DEFAULT_MAX_PAGE_SIZE
+    clock_offset: float = 0.0
     seed_value: int = 1
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
+        self._settings = (self.max_page_size, self.clock_offset)
         self.reset()
 
     def reset(self) -> None:
+        """Back to the seed data and to the page size limit and clock offset the sandbox was started with."""
         with self.lock:
+            self.max_page_size, self.clock_offset = self._settings
             self.client_id = seed.DEMO_CLIENT_ID
             self.granted_scopes = (seed.SCOPE_READ, seed.SCOPE_WRITE)
             self.tenants = {tid: {"name": n, "approved": a, "scopes": s} for tid, (n, a, s) in seed.TENANTS.items()}
@@ -97,6 +103,10 @@ class SandboxState:
             self.faults: list[Fault] = []
             self.rng = random.Random(self.seed_value)
             self.windows: dict[str, tuple[float, int]] = {}
+
+    def now(self) -> datetime:
+        """The sandbox's clock: real UTC time shifted by `clock_offset` seconds."""
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
 
     # --- tokens ---------------------------------------------------------------------------------------------------
     def issue_token(self, tenant_id: str, scopes: tuple[str, ...]) -> tuple[str, int]:
@@ -156,7 +166,7 @@ class SandboxState:
         with self.lock:
             order_type = body["type"]
             self.counters[order_type] = self.counters.get(order_type, 0) + 1
-            now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            now = self.now().isoformat().replace("+00:00", "Z")
             order = {
                 "tenant_id": tenant_id,
                 "type": order_type,

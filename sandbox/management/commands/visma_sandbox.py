@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sandbox import seed
 from sandbox.server import SandboxServer
+from sandbox.state import DEFAULT_MAX_PAGE_SIZE
 
 
 class Command(BaseCommand):
@@ -25,6 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--token-lifetime", type=int, default=seed.DEFAULT_TOKEN_LIFETIME)
         parser.add_argument("--rate-limit", type=int, default=1000, help="Requests per client+tenant per window.")
         parser.add_argument("--rate-window", type=int, default=3600, help="Rate-limit window in seconds.")
+        parser.add_argument(
+            "--max-page-size", type=int, default=DEFAULT_MAX_PAGE_SIZE, help="Largest pageSize a list accepts."
+        )
+        parser.add_argument(
+            "--clock-offset", type=float, default=0.0, help="Shift the sandbox's clock by this many seconds."
+        )
         parser.add_argument("--faults", help="Fault plan: inline JSON list or a path to a JSON file.")
         parser.add_argument("--state", help="Keep customers and orders in this JSON file across restarts.")
 
@@ -39,6 +46,8 @@ class Command(BaseCommand):
                 token_lifetime=options["token_lifetime"],
                 rate_limit=options["rate_limit"],
                 rate_window=options["rate_window"],
+                max_page_size=options["max_page_size"],
+                clock_offset=options["clock_offset"],
                 faults=self._faults(options["faults"]),
                 state_file=options["state"],
                 quiet=options["verbosity"] < 2,

@@ -1,0 +1,60 @@
+"""`manage.py visma_sandbox` with the flags that make it stricter than the portal expects."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import requests
+
+from sandbox.seed import DEMO_CLIENT_ID, SCOPE_READ, TENANT_FULL
+
+SECRET = "cmd-secret"
+
+
+@contextlib.contextmanager
+def sandbox_command(*flags: str):
+    """Run the command on a free port; yields (base URL, banner lines) once it is listening."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        "VISMA_SANDBOX_CLIENT_SECRET": SECRET,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "PYTHONUNBUFFERED": "1",
+        "PATH": "",
+    }
+    command = [sys.executable, "manage.py", "visma_sandbox", "--port", str(port), "--customers", "3", *flags]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        banner = []
+        while not banner or "client secret" not in banner[-1]:
+            line = process.stdout.readline()
+            assert line, f"the command stopped: {banner}"
+            banner.append(line.strip())
+        yield banner[0].split()[3], banner
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def get_token(base: str, **kwargs) -> str:
+    data = {"grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID, "client_secret": SECRET}
+    data.update({"scope": SCOPE_READ, "tenant_id": TENANT_FULL})
+    return requests.post(f"{base}/connect/token", data=data, timeout=5, **kwargs).json()["access_token"]
+
+
+def test_max_page_size_and_clock_offset_flags():
+    with sandbox_command("--max-page-size", "100", "--clock-offset", "-172800") as (base, _):
+        headers = {"Authorization": f"Bearer {get_token(base)}"}
+        url = f"{base}/api/v3/Customers"
+        assert requests.get(url, params={"pageSize": 100}, headers=headers, timeout=5).status_code == 200
+        refused = requests.get(url, params={"pageSize": 101}, headers=headers, timeout=5)
+        assert refused.status_code == 400
+        assert refused.json()["errors"] == {"pageSize": ["The field pageSize must be between 1 and 100."]}
+        two_days_ago = datetime.now(UTC) - timedelta(days=2)
+        assert abs(parsedate_to_datetime(refused.headers["Date"]) - two_days_ago) < timedelta(hours=1)
