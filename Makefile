@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test test-fast lint format bench browser-deps clean
+# .env is phony so `make run` always asks config.dotenv, which adds settings an older .env lacks.
+.PHONY: run test test-fast lint format bench browser-deps clean .env
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -1,4 +1,7 @@
-"""Write a local `.env` with freshly generated keys, once: `python -m config.dotenv`. Standard library only."""
+"""Write a local `.env` with freshly generated keys, once: `python -m config.dotenv`. Standard library only.
+
+An existing `.env` is kept; one written before HTTPS became the default gets the demo's plain-HTTP settings added.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,16 @@ from pathlib import Path
 ENV_FILE = Path(__file__).resolve().parent.parent / ".env"
 
 
+# HTTPS settings are on by default unless DEBUG is; the demo serves plain HTTP on 127.0.0.1, so its .env turns them off.
+PLAIN_HTTP = [
+    "# Plain HTTP on this machine: no redirect to https, cookies sent over http, no HSTS.",
+    "SECURE_SSL_REDIRECT=False",
+    "SESSION_COOKIE_SECURE=False",
+    "CSRF_COOKIE_SECURE=False",
+    "SECURE_HSTS_SECONDS=0",
+]
+
+
 def local_env() -> str:
     fernet_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     return "\n".join(
@@ -19,9 +32,12 @@ def local_env() -> str:
             f"SECRET_KEY={secrets.token_urlsafe(50)}",
             f"FIELD_ENCRYPTION_KEY={fernet_key}",
             "ALLOWED_HOSTS=127.0.0.1,localhost",
+            *PLAIN_HTTP,
             "PORTAL_URL=http://127.0.0.1:8000",
             "VISMA_TOKEN_URL=http://127.0.0.1:8765/connect/token",
             "VISMA_API_URL=http://127.0.0.1:8765",
+            "# The sandbox runs on this machine: let the portal send the demo secret to loopback.",
+            "VISMA_ALLOW_LOOPBACK=True",
             f"VISMA_SANDBOX_CLIENT_SECRET={secrets.token_urlsafe(32)}",
             "# Alerts (a failed order, failing token requests, a failed sync) go to the console in the demo.",
             "ALERT_EMAILS=integration-team@localhost",
@@ -32,7 +48,12 @@ def local_env() -> str:
 
 def main() -> int:
     if ENV_FILE.exists():
-        print(f"{ENV_FILE.name} exists; keeping it.")
+        text = ENV_FILE.read_text()
+        if "SECURE_SSL_REDIRECT=" in text:
+            print(f"{ENV_FILE.name} exists; keeping it.")
+        else:  # written before HTTPS became the default
+            ENV_FILE.write_text(text.rstrip("\n") + "\n" + "\n".join(PLAIN_HTTP) + "\n")
+            print(f"{ENV_FILE.name} exists; added the plain-HTTP settings the local demo needs.")
         return 0
     ENV_FILE.write_text(local_env())
     ENV_FILE.chmod(0o600)

@@ -8,6 +8,7 @@ from cryptography.fernet import Fernet
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-the-suite-0123456789")
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
+os.environ.setdefault("VISMA_ALLOW_LOOPBACK", "True")  # the suite talks to the sandbox on loopback
 
 from .settings import *  # noqa: F403
 from .settings import DATABASES, Q_CLUSTER
@@ -19,6 +20,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+# The test client and the browser tests' live server speak plain HTTP.
+SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
 
 # django-q2 reads Q_CLUSTER once at import; tasks run in the calling process unless a test starts a real cluster.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}

@@ -71,16 +71,39 @@ def test_dotenv_writes_fresh_keys_once(tmp_path, monkeypatch):
     assert dotenv.local_env() != first
 
 
-def test_demo_runner_starts_everything_prints_a_login_and_stops_on_ctrl_c(tmp_path):
-    web, sandbox = free_port(), free_port()
-    env = {
+def test_dotenv_gives_an_older_env_file_the_demos_plain_http_settings(tmp_path, monkeypatch):
+    from config import dotenv
+
+    target = tmp_path / ".env"
+    target.write_text("SECRET_KEY=kept\n")
+    monkeypatch.setattr(dotenv, "ENV_FILE", target)
+    dotenv.main()
+    dotenv.main()
+    text = target.read_text()
+    assert text.startswith("SECRET_KEY=kept\n")
+    assert text.count("SECURE_SSL_REDIRECT=False") == 1 and "SECURE_HSTS_SECONDS=0" in text
+
+
+def demo_env(tmp_path) -> dict[str, str]:
+    """The environment `make run` gives the demo: a fresh .env (plain HTTP, DEBUG off)."""
+    from config import dotenv
+
+    written = dict(line.split("=", 1) for line in dotenv.local_env().splitlines() if line and line[0] != "#")
+    return {
         **os.environ,
+        **written,
+        "ENV_FILE": "",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DEBUG": "True",
     }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+
+
+def test_demo_runner_starts_everything_prints_a_login_and_stops_on_ctrl_c(tmp_path):
+    web, sandbox = free_port(), free_port()
+    env = demo_env(tmp_path)
+    env.pop("DEBUG", None)
+    for step in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):  # as `make run` does
+        subprocess.run([sys.executable, "manage.py", *step], cwd=ROOT, env=env, check=True)
     process = subprocess.Popen(
         [sys.executable, "manage.py", "run_demo", "--port", str(web), "--sandbox-port", str(sandbox)],
         cwd=ROOT,
