@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Portal core"
 
     def ready(self) -> None:
-        from . import roles
+        from . import checks, roles  # noqa: F401 - checks registers the system checks
 
         # Runs after every migrate, so permissions of models added later reach the roles without a new migration.
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="core.sync_roles")
