@@ -130,6 +130,8 @@ def create_sales_order(state: SandboxState, tenant_id: str, body: object) -> Res
         ]
         return 400, {}, validation_problem(errors, details=details)
     order = state.store_order(tenant_id, body)
+    if order is None:
+        return 409, {}, problem(409, "Conflict", f"Sales order {body['type']} {body['orderId']} already exists.")
     return 201, {"location": f"{LOCATION_BASE}/api/v3/SalesOrders/{order['type']}/{order['orderId']}"}, None
 
 
@@ -139,6 +141,8 @@ def _business_rule_errors(state: SandboxState, tenant_id: str, body: dict) -> li
         problems.append(
             ("type", "1704-InvalidOrderType", f"Order type '{body['type']}' does not exist or is inactive.")
         )
+    if body.get("overrideNumberSeries") and not body.get("orderId"):
+        problems.append(("orderId", "0001-NullNotAllowed", "orderId is required when overrideNumberSeries is true."))
     if body.get("status") not in (None, "", "Open", "Hold"):
         problems.append(("status", "0004-ValueNotAllowed", "Status must be empty, 'Open' or 'Hold'."))
     customer_id = (body.get("customer") or {}).get("id")
@@ -207,12 +211,20 @@ def _parse_datetime(raw: str) -> datetime:
 
 
 def list_sales_orders(state: SandboxState, tenant_id: str, query: dict, base: str, order_type: str | None) -> Response:
+    field, _, direction = query.get("orderBy", ["orderId"])[-1].strip().partition(" ")
+    if field.lower() not in ORDER_BY or direction.lower() not in ("", "asc", "desc"):
+        raise BadRequest({"orderBy": ["orderBy must be created, lastModified or orderId, optionally asc or desc."]})
+    key = ORDER_BY[field.lower()]
     orders = [o for o in state.orders(tenant_id) if order_type is None or o["type"] == order_type]
     if customer_id := query.get("customerId", [""])[-1]:
         orders = [o for o in orders if o["body"]["customer"].get("id") == customer_id]
     if since := query.get("modifiedSince", [""])[-1]:
         threshold = _parse_datetime(since)
         orders = [o for o in orders if _parse_datetime(o["lastModified"]) >= threshold]
+    orders.sort(
+        key=lambda o: (o[key] if key == "orderId" else _parse_datetime(o[key]), o["type"], o["orderId"]),
+        reverse=direction.lower() == "desc",
+    )
     rows = [_list_dto(state, tenant_id, o) for o in orders]
     if status := query.get("status", [""])[-1]:
         rows = [r for r in rows if r["status"] == status]
@@ -220,14 +232,6 @@ def list_sales_orders(state: SandboxState, tenant_id: str, query: dict, base: st
         rows = [
             r for r in rows if any(text in (r[k] or "").lower() for k in ("orderId", "customerOrder", "customerName"))
         ]
-    field, _, direction = query.get("orderBy", ["orderId"])[-1].strip().partition(" ")
-    if field.lower() not in ORDER_BY or direction.lower() not in ("", "asc", "desc"):
-        raise BadRequest({"orderBy": ["orderBy must be created, lastModified or orderId, optionally asc or desc."]})
-    key = ORDER_BY[field.lower()]
-    created = {(o["type"], o["orderId"]): o["createdAt"] for o in orders}
-    rows.sort(key=lambda r: created[(r["type"], r["orderId"])] if key == "createdAt" else r[key] or "")
-    if direction.lower() == "desc":
-        rows.reverse()
     path = "/api/v3/SalesOrders" + (f"/{order_type}" if order_type else "")
     return 200, {}, _page(rows, query, base, path, state.max_page_size)
 

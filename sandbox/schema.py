@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import re
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, FormatChecker
 
 SPEC_PATH = Path(__file__).resolve().parent / "openapi" / "visma-salesorder-v3.json"
 
@@ -21,7 +24,49 @@ _ERROR_CODES = {
     "enum": "0004-ValueNotAllowed",
     "minimum": "0100-OutsideValidRange",
     "maximum": "0100-OutsideValidRange",
+    "format": "0003-InvalidValue",
 }
+# ISO 8601 as .NET reads a DateTime: a date, optionally a time, optionally a UTC offset.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?)?")
+# Largest magnitude of each numeric format; integers must also be whole numbers.
+_NUMBER_LIMITS = {
+    "int32": 2**31 - 1,
+    "int64": 2**63 - 1,
+    "float": 3.4028235e38,
+    "double": 1.7976931348623157e308,
+    "decimal": 79228162514264337593543950335,
+}
+FORMATS = FormatChecker(formats=())
+
+
+@FORMATS.checks("date-time")
+def _is_date_time(value) -> bool:
+    if not isinstance(value, str):
+        return True  # a wrong type is reported by the type check
+    if not _DATE_TIME.fullmatch(value):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _number_check(name: str):
+    limit = _NUMBER_LIMITS[name]
+
+    def check(value) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return True  # a wrong type is reported by the type check
+        if name.startswith("int"):
+            return isinstance(value, int) and -limit - 1 <= value <= limit
+        return abs(value) <= limit and math.isfinite(value)
+
+    return check
+
+
+for _name in _NUMBER_LIMITS:
+    FORMATS.checks(_name)(_number_check(_name))
 
 
 @cache
@@ -35,7 +80,7 @@ def _to_json_schema(node):
         return [_to_json_schema(item) for item in node]
     if not isinstance(node, dict):
         return node
-    node = {key: _to_json_schema(value) for key, value in node.items() if key not in ("format", "example")}
+    node = {key: _to_json_schema(value) for key, value in node.items() if key != "example"}
     if node.pop("nullable", False):
         if "type" in node:
             node["type"] = [node["type"], "null"]
@@ -53,7 +98,8 @@ def _components() -> dict:
 
 @cache
 def validator(schema_name: str) -> Draft7Validator:
-    return Draft7Validator({"$ref": f"#/components/schemas/{schema_name}", "components": _components()})
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": _components()}
+    return Draft7Validator(schema, format_checker=FORMATS)
 
 
 def error_codes() -> set[str]:
@@ -84,6 +130,8 @@ def request_errors(schema_name: str, body) -> list[tuple[str, str, str]]:
             message = f"The value may be at most {error.validator_value} characters long."
         elif error.validator == "minLength":
             message = "The value may not be empty."
+        elif error.validator == "format":
+            message = f"The value '{error.instance}' is not a valid {error.validator_value}."
         else:
             message = f"The value is not valid ({error.validator})."
         problems.append((path or "body", _ERROR_CODES.get(str(error.validator), "0003-InvalidValue"), message))

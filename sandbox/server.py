@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import json
+import os
 import re
 import secrets
+import shutil
 import socket
+import ssl
 import struct
+import tempfile
 import threading
 import time
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import api, seed
+from . import tls as tls_files
 from .state import DEFAULT_MAX_PAGE_SIZE, Fault, SandboxState
 
 CONTROL_NOTE = "control endpoint for tests and demos only"
@@ -23,8 +30,16 @@ _ORDER_PATH = re.compile(r"^/api/v3/SalesOrders(?:/(?P<type>[^/]+)(?:/(?P<id>[^/
 _JSON_TYPES = ("application/json", "text/json")
 
 
+# Neither a TLS record (content types are 20-23) nor an HTTP status line.
+GARBAGE = b"\x00\x00\x00\x00 sandbox: this is not a TLS record and not HTTP\r\n"
+
+
 class Dropped(Exception):
-    """Close the connection without an answer."""
+    """Close the connection without an answer, or with `garbage` as the only bytes sent."""
+
+    def __init__(self, garbage: bytes = b""):
+        super().__init__()
+        self.garbage = garbage
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -67,18 +82,19 @@ class Handler(BaseHTTPRequestHandler):
         self.request_id = base64.urlsafe_b64encode(secrets.token_bytes(11)).decode()
         self.rate_headers: dict[str, str] = {}
         self.tenant_id: str | None = None
+        self.drip: float | None = None
         try:
             if path.startswith("/_sandbox/"):
                 status, headers, body = self._control(method, path)
             else:
                 fault = self.state.fault_for(method, path)
                 status, headers, body = self._with_fault(fault, method, path, query)
-        except Dropped:
-            self._drop()
+        except Dropped as dropped:
             self.state.record({"method": method, "path": path, "status": None, "tenant": self.tenant_id})
-            return
-        self.state.record({"method": method, "path": path, "status": status, "tenant": self.tenant_id})
-        self._send(status, headers, body)
+            self._drop(dropped.garbage)
+        else:
+            self.state.record({"method": method, "path": path, "status": status, "tenant": self.tenant_id})
+            self._send(status, headers, body)
 
     def _with_fault(self, fault: Fault | None, method: str, path: str, query: dict):
         if fault is None:
@@ -97,17 +113,31 @@ class Handler(BaseHTTPRequestHandler):
         if fault.kind == "slow":
             time.sleep(fault.delay)
             return self._route(method, path, query)
-        self._route(method, path, query)  # accept_then_drop: do the work, then vanish
-        raise Dropped
+        if fault.kind == "slow_drip":
+            self.drip = fault.delay
+            return self._route(method, path, query)
+        if fault.kind == "commit_after":
+            self.state.later(fault.delay, lambda: self._route(method, path, query))
+            raise Dropped
+        if fault.kind == "refuse":
+            self.server.sandbox.refuse_for(fault.delay)
+            raise Dropped
+        self._route(method, path, query)  # accept_then_drop and tls_garbage: do the work, then no proper answer
+        raise Dropped(GARBAGE if fault.kind == "tls_garbage" else b"")
 
-    def _drop(self) -> None:
-        """Reset the connection (RST) so the client sees a connection error and no response at all."""
+    def _drop(self, garbage: bytes) -> None:
+        """Send `garbage` below any TLS and close, or reset the connection (RST) so the client sees no answer."""
         self.close_connection = True
         with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            if garbage:
+                with socket.socket(fileno=os.dup(self.connection.fileno())) as raw:
+                    raw.sendall(garbage)
+            else:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
     def _send(self, status: int, headers: dict[str, str], body) -> None:
         payload = body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
+        wire, self.wfile = self.wfile, io.BytesIO()
         self.send_response(status)
         content_type = "application/problem+json" if status >= 400 and body is not None else "application/json"
         rate_headers = self.rate_headers or self._rate_headers(self.state.rate_limit, self.state.rate_window)
@@ -118,8 +148,16 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in all_headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if payload:
-            self.wfile.write(payload)
+        self.wfile.write(payload)
+        answer, self.wfile = self.wfile.getvalue(), wire
+        if self.drip is None:
+            wire.write(answer)
+            return
+        with contextlib.suppress(OSError):  # the client may give up half way
+            for index in range(len(answer)):
+                if index:
+                    time.sleep(self.drip)
+                wire.write(answer[index : index + 1])
 
     # --- routing --------------------------------------------------------------------------------------------------
     def _route(self, method: str, path: str, query: dict):
@@ -278,6 +316,13 @@ class Handler(BaseHTTPRequestHandler):
         elif (method, path) == ("POST", "/_sandbox/reset"):
             state.reset()
             body = {"reset": True}
+        elif (method, path) == ("POST", "/_sandbox/refuse"):
+            try:
+                seconds = float(json.loads(self.raw_body or b"{}").get("seconds", 5))
+            except (ValueError, TypeError, AttributeError) as exc:
+                return 400, {}, {"sandbox": CONTROL_NOTE, "error": str(exc)}
+            self.server.sandbox.refuse_for(seconds, spare=self.connection)
+            return 200, {"Connection": "close"}, {"sandbox": CONTROL_NOTE, "refusing_for": seconds}
         else:
             return 404, {}, {"sandbox": CONTROL_NOTE, "error": "unknown control endpoint"}
         return 200, {}, {"sandbox": CONTROL_NOTE, **body}
@@ -289,9 +334,36 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
     sandbox: SandboxServer
 
+    def __init__(self, address, ssl_context: ssl.SSLContext | None):
+        self.ssl_context, self.connections = ssl_context, set()
+        super().__init__(address, Handler)
+
+    def get_request(self):
+        connection, address = self.socket.accept()
+        if self.ssl_context:  # the handshake happens on the handler's thread, not here on the accepting one
+            connection = self.ssl_context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
+
+    def process_request(self, request, client_address) -> None:
+        self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        if not self.sandbox.quiet:  # failed TLS handshakes and clients that hang up are expected here
+            super().handle_error(request, client_address)
+
+    def cut_connections(self, spare: socket.socket | None) -> None:
+        for connection in list(self.connections - {spare}):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
 
 class SandboxServer:
-    """A running sandbox on a loopback port; `port=0` picks a free one."""
+    """A running sandbox on a loopback port; `port=0` picks a free one. `tls=True` serves HTTPS (see `ca_path`)."""
 
     def __init__(
         self,
@@ -307,27 +379,37 @@ class SandboxServer:
         clock_offset: float = 0.0,
         faults: list | None = None,
         state_file: str | None = None,
+        tls: bool = False,
         quiet: bool = True,
     ):
         self.state = SandboxState(
             client_secret, customers, token_lifetime, rate_limit, rate_window, max_page_size, clock_offset
         )
         self.state_file, self.quiet = state_file, quiet
-        if state_file:
-            from pathlib import Path
-
-            if Path(state_file).exists():
-                self.state.load(state_file)
+        if state_file and Path(state_file).exists():
+            self.state.load(state_file)
         if faults:
             self.state.set_faults(faults)
-        self._httpd = _HTTPServer((host, port), Handler)
-        self._httpd.sandbox = self
+        self._tls_dir = tempfile.mkdtemp(prefix="visma-sandbox-tls-") if tls else None
+        ssl_context, ca_path = tls_files.server_context(Path(self._tls_dir)) if self._tls_dir else (None, None)
+        self.ca_path = str(ca_path) if ca_path else None
+        self._lifecycle = threading.RLock()
+        self._stopped = threading.Event()
+        self._resume_timer: threading.Timer | None = None
         self._thread: threading.Thread | None = None
+        self._paused = False
+        self._httpd = self._listen((host, port), ssl_context)
+        self._address = self._httpd.server_address[:2]  # the port stays the same across pause() and resume()
+
+    def _listen(self, address, ssl_context) -> _HTTPServer:
+        httpd = _HTTPServer(address, ssl_context)
+        httpd.sandbox = self
+        return httpd
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        host, port = self._address
+        return f"{'https' if self.ca_path else 'http'}://{host}:{port}"
 
     @property
     def token_url(self) -> str:
@@ -338,18 +420,60 @@ class SandboxServer:
         return self.base_url
 
     def start(self) -> SandboxServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="visma-sandbox", daemon=True)
-        self._thread.start()
+        with self._lifecycle:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="visma-sandbox", daemon=True
+            )
+            self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        self._httpd.serve_forever()
+        """Serve until `stop()` or Ctrl-C, through any pauses."""
+        self.start()
+        while not self._stopped.wait(0.5):
+            pass
+
+    def pause(self, *, spare: socket.socket | None = None) -> None:
+        """Stop listening, so connections are refused, and cut the open ones but `spare`; `resume()` undoes it."""
+        with self._lifecycle:
+            if self._thread is None:  # not started, or already paused
+                return
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd.cut_connections(spare)
+            self._thread, self._paused = None, True
+
+    def resume(self) -> None:
+        """Listen again on the same port."""
+        with self._lifecycle:
+            if not self._paused or self._stopped.is_set():
+                return
+            self._httpd = self._listen(self._address, self._httpd.ssl_context)
+            self._paused = False
+            self.start()
+
+    def refuse_for(self, seconds: float, *, spare: socket.socket | None = None) -> None:
+        """Refuse connections for `seconds`, then come back on the same port."""
+        with self._lifecycle:
+            if self._resume_timer:
+                self._resume_timer.cancel()
+            self.pause(spare=spare)
+            self._resume_timer = threading.Timer(seconds, self.resume)
+            self._resume_timer.daemon = True
+            self._resume_timer.start()
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        with self._lifecycle:
+            self._stopped.set()
+            if self._resume_timer:
+                self._resume_timer.cancel()
+            self.pause()
+            self._httpd.server_close()
+        self.state.cancel_pending()
         if self.state_file:
             self.state.save(self.state_file)
+        if self._tls_dir:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
 
     def __enter__(self) -> SandboxServer:
         return self.start()

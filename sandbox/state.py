@@ -7,13 +7,27 @@ import random
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import seed
 
-FAULT_KINDS = {"500", "503", "429", "slow", "reset", "malformed_json", "expired_token", "accept_then_drop"}
+FAULT_KINDS = {
+    "500",
+    "503",
+    "429",
+    "slow",
+    "reset",
+    "malformed_json",
+    "expired_token",
+    "accept_then_drop",
+    "tls_garbage",
+    "commit_after",
+    "slow_drip",
+    "refuse",
+}
 DEFAULT_MAX_PAGE_SIZE = 1000
 
 
@@ -48,7 +62,7 @@ class Fault:
             probability=data.get("probability"),
             sequence=list(data["sequence"]) if data.get("sequence") is not None else None,
             times=data.get("times"),
-            delay=float(data.get("delay", 5.0)),
+            delay=float(data.get("delay", 3.0 if kind == "slow_drip" else 5.0)),
             retry_after=int(data.get("retry_after", 1)),
         )
 
@@ -82,10 +96,12 @@ class SandboxState:
 
     def __post_init__(self) -> None:
         self._settings = (self.max_page_size, self.clock_offset)
+        self.pending: list[threading.Timer] = []
         self.reset()
 
     def reset(self) -> None:
         """Back to the seed data and to the page size limit and clock offset the sandbox was started with."""
+        self.cancel_pending()
         with self.lock:
             self.max_page_size, self.clock_offset = self._settings
             self.client_id = seed.DEMO_CLIENT_ID
@@ -162,15 +178,22 @@ class SandboxState:
             self._customers[tenant_id].pop(number, None)
 
     # --- sales orders ---------------------------------------------------------------------------------------------
-    def store_order(self, tenant_id: str, body: dict) -> dict:
+    def store_order(self, tenant_id: str, body: dict) -> dict | None:
+        """The stored order, or None when `overrideNumberSeries` asks for an orderId its type already has."""
         with self.lock:
             order_type = body["type"]
-            self.counters[order_type] = self.counters.get(order_type, 0) + 1
+            taken = {o["orderId"] for o in self.sales_orders if o["tenant_id"] == tenant_id and o["type"] == order_type}
+            if body.get("overrideNumberSeries"):
+                order_id = body["orderId"]
+                if order_id in taken:
+                    return None
+            else:
+                order_id = self._next_number(order_type, taken)
             now = self.now().isoformat().replace("+00:00", "Z")
             order = {
                 "tenant_id": tenant_id,
                 "type": order_type,
-                "orderId": f"{self.counters[order_type]:06d}",
+                "orderId": order_id,
                 "body": body,
                 "customerOrder": (body.get("customer") or {}).get("order"),
                 "customerRefNo": (body.get("customer") or {}).get("refNo"),
@@ -180,9 +203,30 @@ class SandboxState:
             self.sales_orders.append(order)
             return order
 
+    def _next_number(self, order_type: str, taken: set[str]) -> str:
+        while True:
+            self.counters[order_type] = self.counters.get(order_type, 0) + 1
+            number = f"{self.counters[order_type]:06d}"
+            if number not in taken:
+                return number
+
     def orders(self, tenant_id: str | None = None) -> list[dict]:
         with self.lock:
             return [dict(o) for o in self.sales_orders if tenant_id is None or o["tenant_id"] == tenant_id]
+
+    def later(self, seconds: float, action: Callable[[], object]) -> None:
+        """Run `action` in `seconds` unless the state is reset (or the sandbox stopped) first."""
+        timer = threading.Timer(seconds, action)
+        timer.daemon = True
+        with self.lock:
+            self.pending = [t for t in self.pending if t.is_alive()] + [timer]
+        timer.start()
+
+    def cancel_pending(self) -> None:
+        with self.lock:
+            for timer in self.pending:
+                timer.cancel()
+            self.pending = []
 
     # --- faults, rate limits, request log -------------------------------------------------------------------------
     def set_faults(self, faults: list[dict]) -> None:

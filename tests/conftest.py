@@ -86,6 +86,23 @@ def sandbox(sandbox_server):
     return sandbox_server
 
 
+@pytest.fixture(scope="session")
+def sandbox_tls_server():
+    from sandbox.server import SandboxServer
+
+    with SandboxServer(client_secret=SANDBOX_SECRET, customers=40, tls=True) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox_tls(sandbox_tls_server):
+    """Like `sandbox` but over HTTPS; clients must trust `sandbox_tls.ca_path`."""
+    sandbox_tls_server.resume()
+    sandbox_tls_server.state.reset()
+    sandbox_tls_server.state.rotate_client_secret(SANDBOX_SECRET)
+    return sandbox_tls_server
+
+
 @pytest.fixture
 def application(sandbox):
     from tenants.models import ServiceApplication

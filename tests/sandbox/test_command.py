@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+import pytest
 import requests
 
 from sandbox.seed import DEMO_CLIENT_ID, SCOPE_READ, TENANT_FULL
@@ -48,12 +49,18 @@ def get_token(base: str, **kwargs) -> str:
     return requests.post(f"{base}/connect/token", data=data, timeout=5, **kwargs).json()["access_token"]
 
 
-def test_max_page_size_and_clock_offset_flags():
-    with sandbox_command("--max-page-size", "100", "--clock-offset", "-172800") as (base, _):
-        headers = {"Authorization": f"Bearer {get_token(base)}"}
+def test_tls_max_page_size_and_clock_offset_flags():
+    """One run for all three flags: the command takes seconds to start."""
+    with sandbox_command("--tls", "--max-page-size", "100", "--clock-offset", "-172800") as (base, banner):
+        assert base.startswith("https://127.0.0.1:")
+        ca_path = next(line.split()[2] for line in banner if line.startswith("CA certificate"))
+        assert "max pageSize   100" in banner and "clock offset   -172800 s" in banner
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(f"{base}/_sandbox/health", timeout=5)
+        headers = {"Authorization": f"Bearer {get_token(base, verify=ca_path)}"}
         url = f"{base}/api/v3/Customers"
-        assert requests.get(url, params={"pageSize": 100}, headers=headers, timeout=5).status_code == 200
-        refused = requests.get(url, params={"pageSize": 101}, headers=headers, timeout=5)
+        assert requests.get(url, params={"pageSize": 100}, headers=headers, verify=ca_path, timeout=5).ok
+        refused = requests.get(url, params={"pageSize": 101}, headers=headers, verify=ca_path, timeout=5)
         assert refused.status_code == 400
         assert refused.json()["errors"] == {"pageSize": ["The field pageSize must be between 1 and 100."]}
         two_days_ago = datetime.now(UTC) - timedelta(days=2)

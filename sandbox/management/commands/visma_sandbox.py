@@ -32,6 +32,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--clock-offset", type=float, default=0.0, help="Shift the sandbox's clock by this many seconds."
         )
+        parser.add_argument("--tls", action="store_true", help="Serve HTTPS with a throwaway certificate authority.")
         parser.add_argument("--faults", help="Fault plan: inline JSON list or a path to a JSON file.")
         parser.add_argument("--state", help="Keep customers and orders in this JSON file across restarts.")
 
@@ -50,6 +51,7 @@ class Command(BaseCommand):
                 clock_offset=options["clock_offset"],
                 faults=self._faults(options["faults"]),
                 state_file=options["state"],
+                tls=options["tls"],
                 quiet=options["verbosity"] < 2,
             )
         except OSError as exc:
@@ -59,6 +61,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Visma sandbox on {server.base_url}  (token URL {server.token_url}, API URL {server.api_url})"
         )
+        if server.ca_path:
+            self.stdout.write(f"  CA certificate {server.ca_path}   (trust it, e.g. REQUESTS_CA_BUNDLE; gone on stop)")
+        self.stdout.write(f"  max pageSize   {server.state.max_page_size}")
+        if server.state.clock_offset:
+            self.stdout.write(f"  clock offset   {server.state.clock_offset:+g} s")
         self.stdout.write(f"  client ID      {seed.DEMO_CLIENT_ID}")
         self.stdout.write(f"  client secret  {secret}   (sandbox only)")
         for tenant_id, (name, approved, scopes) in seed.TENANTS.items():
