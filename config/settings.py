@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "core.middleware.session_limits",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -143,7 +144,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=10 * 60 * 60)  # a working day
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=10 * 60 * 60)  # a working day, however active
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=60)  # core.middleware.session_limits
 # An order form posts about eight fields per line; allow 500 lines (orders.forms.MAX_LINES) and the header.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 4500
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 
 
@@ -9,7 +10,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Portal core"
 
     def ready(self) -> None:
-        from . import checks, roles  # noqa: F401 - checks registers the system checks
+        from . import checks, middleware, roles  # noqa: F401 - checks registers the system checks
 
         # Runs after every migrate, so permissions of models added later reach the roles without a new migration.
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="core.sync_roles")
+        user_logged_in.connect(middleware.start_session_clock, dispatch_uid="core.start_session_clock")
