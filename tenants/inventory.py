@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
+from . import paging
 from .models import Tenant
 from .visma import VismaClient, VismaError
 
@@ -20,9 +21,9 @@ def item_suggestions(tenant: Tenant) -> tuple[list[dict], str]:
     if not tenant.can_read:
         return [], "Item suggestions need the read scope, which this tenant has not approved."
     try:
-        raw = VismaClient(tenant).get_inventory(page_index=0, page_size=MAX_ITEMS)
+        raw = _read_inventory(VismaClient(tenant), tenant.pk)
     except VismaError as exc:
-        return [], f"Item suggestions are unavailable: {exc}"
+        return [], f"Item suggestions are unavailable: {paging.message(exc)}"
     items = [
         {"id": str(item.get("inventoryId") or ""), "description": str(item.get("description") or "")}
         for item in raw
@@ -30,3 +31,31 @@ def item_suggestions(tenant: Tenant) -> tuple[list[dict], str]:
     ]
     cache.set(key, items, CACHE_SECONDS)
     return items, ""
+
+
+def _read_inventory(client: VismaClient, tenant_pk: int) -> list[dict]:
+    """Page after page until MAX_ITEMS or a page that is not full, asking for smaller pages when Visma refuses."""
+    size = paging.first_size(tenant_pk, paging.INVENTORY, MAX_ITEMS)
+    shrunk = False
+    raw: list[dict] = []
+    page_index = 0
+    while len(raw) < MAX_ITEMS:
+        try:
+            page = client.get_inventory(page_index=page_index, page_size=size)
+        except VismaError as exc:
+            if not paging.is_refusal(exc):
+                raise
+            if page_index > 0:  # Visma took this size for the first page: the index is past the end of the list
+                break
+            size, shrunk = paging.smaller(size), True
+            if size is None:
+                raise
+            continue
+        if shrunk:
+            paging.remember(tenant_pk, paging.INVENTORY, size)
+            shrunk = False
+        raw.extend(page)
+        if len(page) < size:
+            break
+        page_index += 1
+    return raw[:MAX_ITEMS]

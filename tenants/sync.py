@@ -14,10 +14,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from . import api_log, notifications
+from . import api_log, notifications, paging
 from .customer_models import Customer, CustomerSync
 from .models import Tenant
-from .visma import RateLimited, Unauthorized, VismaClient, VismaError
+from .visma import RateLimited, Unauthorized, ValidationRejected, VismaClient, VismaError
 
 logger = logging.getLogger(__name__)
 
@@ -135,10 +135,13 @@ def run_sync(
     client = VismaClient(sync.tenant)
     page_index = 0
     waits = refreshed = 0
-    pages = _PageFetcher(client, settings.CUSTOMER_SYNC_PAGE_SIZE)
+    size = paging.first_size(sync.tenant_id, paging.CUSTOMERS, settings.CUSTOMER_SYNC_PAGE_SIZE)
+    refused: list[int] = []
+    unremembered = False  # a smaller size is in use that has not returned a page yet
+    pages = _PageFetcher(client)
     try:
         token = client.token()
-        pages.start(page_index, token)
+        pages.start(page_index, size, token)
         known = _known_customers(sync.tenant_id)
         while True:
             try:
@@ -150,7 +153,7 @@ def run_sync(
                     raise
                 logger.info("Customer sync %s rate limited; waiting %s s", sync.pk, wait)
                 sleep(wait)
-                pages.start(page_index, token)
+                pages.start(page_index, size, token)
                 continue
             except Unauthorized:
                 refreshed += 1
@@ -158,7 +161,19 @@ def run_sync(
                     raise
                 client.drop_token(token)
                 token = client.token()
-                pages.start(page_index, token)
+                pages.start(page_index, size, token)
+                continue
+            except ValidationRejected as exc:
+                if not paging.is_refusal(exc):
+                    raise
+                refused.append(size)
+                smaller = paging.smaller(size)
+                if smaller is None:
+                    raise
+                logger.info("Customer sync %s: Visma refused pages of %s; asking for %s", sync.pk, size, smaller)
+                page_index, size = page_index * size // smaller, smaller  # the same offset, in pages of the new size
+                unremembered = True
+                pages.start(page_index, size, token)
                 continue
             with transaction.atomic():  # one commit per page: its customers and the progress together
                 _upsert_page(sync, page.value, known)
@@ -167,23 +182,28 @@ def run_sync(
                 sync.total = page.total_count
                 sync.heartbeat_at = timezone.now()
                 sync.save(update_fields=["pages", "fetched", "total", "created", "updated", "heartbeat_at"])
+            if unremembered:
+                paging.remember(sync.tenant_id, paging.CUSTOMERS, size)
+                unremembered = False
             if on_page:
                 on_page(sync)
             if not _has_more(page):
                 break
             page_index += 1
     except VismaError as exc:
-        return _finish(sync, CustomerSync.Outcome.FAILED, _stopped_message(sync, page_index, str(exc)))
+        stopped = _stopped_message(sync, page_index, paging.message(exc))
+        return _finish(sync, CustomerSync.Outcome.FAILED, _join(stopped, paging.note(refused, size)))
     except Exception:
         logger.exception("Customer sync %s crashed", sync.pk)
-        _finish(sync, CustomerSync.Outcome.FAILED, _stopped_message(sync, page_index, "Unexpected error (logged)."))
+        stopped = _stopped_message(sync, page_index, "Unexpected error (logged).")
+        _finish(sync, CustomerSync.Outcome.FAILED, _join(stopped, paging.note(refused, size)))
         raise
     finally:
         pages.stop()
     sync.removed = Customer.objects.filter(
         tenant=sync.tenant, removed_at__isnull=True, last_seen_at__lt=sync.started_at
     ).update(removed_at=timezone.now())
-    return _finish(sync, CustomerSync.Outcome.SUCCEEDED, "")
+    return _finish(sync, CustomerSync.Outcome.SUCCEEDED, paging.note(refused, size))
 
 
 def _has_more(page) -> bool:
@@ -196,20 +216,25 @@ class _PageFetcher:
     The helper sends the next request as soon as it has a page, so Visma prepares page N+1 while page N is stored;
     a request started from the storing thread instead waits for the interpreter lock (up to 5 ms) first. The helper
     gets an explicit token, so it never touches the cache or the database; it stops at the first error and hands it
-    over, and the storing thread decides (wait out a 429, refresh the token, give up) and starts it again.
+    over, and the storing thread decides (wait out a 429, refresh the token, ask for smaller pages, give up) and
+    starts it again.
     """
 
-    def __init__(self, client: VismaClient, page_size: int):
-        self.client, self.page_size = client, page_size
+    def __init__(self, client: VismaClient):
+        self.client = client
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
         self.pages: queue.Queue = queue.Queue()
 
-    def start(self, page_index: int, token) -> None:
+    def start(self, page_index: int, page_size: int, token) -> None:
+        """Fetch from `page_index` on, in pages of `page_size`; pages still queued from an earlier start are dropped."""
         self.stop()
         self.stopping, self.pages = threading.Event(), queue.Queue(maxsize=2)
         self.thread = threading.Thread(
-            target=self._fetch, args=(page_index, token, self.stopping, self.pages), name="customer-sync", daemon=True
+            target=self._fetch,
+            args=(page_index, page_size, token, self.stopping, self.pages),
+            name="customer-sync",
+            daemon=True,
         )
         self.thread.start()
 
@@ -226,10 +251,10 @@ class _PageFetcher:
             self.thread.join()
             self.thread = None
 
-    def _fetch(self, page_index: int, token, stopping: threading.Event, pages: queue.Queue) -> None:
+    def _fetch(self, page_index: int, page_size: int, token, stopping: threading.Event, pages: queue.Queue) -> None:
         while not stopping.is_set():
             try:
-                page = self.client.get_customers(page_index=page_index, page_size=self.page_size, token=token)
+                page = self.client.get_customers(page_index=page_index, page_size=page_size, token=token)
             except Exception as exc:
                 self._put(exc, stopping, pages)
                 return
@@ -253,6 +278,10 @@ def _stopped_message(sync: CustomerSync, page_index: int, reason: str) -> str:
         f"{reason} Stopped at page {page_index + 1} after {sync.fetched} customers; those are kept, "
         "and no customer was marked as removed because the run was incomplete."
     )
+
+
+def _join(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
 
 
 def _finish(sync: CustomerSync, outcome: str, error: str) -> CustomerSync:
