@@ -3,14 +3,17 @@ from __future__ import annotations
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 
 from . import editing
 from .models import EDITABLE_STATES, SalesOrder, SalesOrderLine, SubmissionAttempt
+from .numbers import AmountField
 
 
 class SalesOrderLineInline(admin.TabularInline):
     model = SalesOrderLine
     extra = 0
+    formfield_overrides = {models.DecimalField: {"form_class": AmountField}}
 
     def has_change_permission(self, request, obj=None) -> bool:
         return super().has_change_permission(request, obj) and (obj is None or obj.is_editable)

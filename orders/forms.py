@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django import forms
-from django.core.validators import MinValueValidator
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from tenants.models import Customer, Tenant
 
 from .models import SalesOrder, SalesOrderLine
+from .numbers import AmountField
 
 CUSTOMER_CHOICES_SHOWN = 50
 LINE_FIELDS = ("inventory_id", "description", "quantity", "unit_price", "tax_category")
@@ -92,48 +90,20 @@ class SalesOrderForm(BootstrapMixin, forms.ModelForm):
         return (self.cleaned_data.get("customer_order") or "").strip()
 
 
-class DecimalWithCommaField(forms.DecimalField):
-    """Accepts `1,5` as well as `1.5` and ignores spaces used as thousands separators."""
-
-    def to_python(self, value):
-        if isinstance(value, str):
-            value = value.strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
-            if "e" in value.lower():
-                raise forms.ValidationError("Write the number out, e.g. 1000 rather than 1e3.", code="invalid")
-        return super().to_python(value)
-
-    def prepare_value(self, value):
-        if isinstance(value, Decimal):
-            text = f"{value:f}"
-            return text.rstrip("0").rstrip(".") if "." in text else text
-        return super().prepare_value(value)
-
-
 NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
 
 
 class SalesOrderLineForm(BootstrapMixin, forms.ModelForm):
-    quantity = DecimalWithCommaField(
-        max_digits=14,
-        decimal_places=4,
-        validators=[MinValueValidator(Decimal("0.0001"), "Quantity must be more than 0.")],
-        widget=forms.TextInput(attrs={**NUMBER_ATTRS, "data-line-quantity": ""}),
-    )
-    unit_price = DecimalWithCommaField(
-        max_digits=16,
-        decimal_places=4,
-        required=False,
-        validators=[MinValueValidator(Decimal("0"), "Unit price cannot be negative.")],
-        widget=forms.TextInput(attrs={**NUMBER_ATTRS, "data-line-price": ""}),
-        help_text="Empty: Visma's price for the customer.",
-    )
-
     class Meta:
         model = SalesOrderLine
         fields = list(LINE_FIELDS)
+        field_classes = {"quantity": AmountField, "unit_price": AmountField}
         widgets = {
             "inventory_id": forms.TextInput(attrs={"list": "inventory-items", "autocomplete": "off"}),
+            "quantity": forms.TextInput(attrs={**NUMBER_ATTRS, "data-line-quantity": ""}),
+            "unit_price": forms.TextInput(attrs={**NUMBER_ATTRS, "data-line-price": ""}),
         }
+        help_texts = {"unit_price": "Empty: Visma's price for the customer."}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

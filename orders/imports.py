@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import islice
 
 from django.db import transaction
@@ -25,6 +25,7 @@ from django.utils import timezone
 from tenants.models import Customer, Tenant
 
 from .models import SalesOrder, SalesOrderLine
+from .numbers import parse_decimal
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -56,7 +57,6 @@ MAX_LENGTHS = {
     "line_description": _line_field("description").max_length,
     "tax_category": _line_field("tax_category").max_length,
 }
-_NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -364,14 +364,14 @@ def _check_row(row: Row, orders: dict[str, PlannedOrder]) -> list[Problem]:
     quantity = unit_price = None
     if values.get("quantity"):
         try:
-            quantity = parse_decimal(values["quantity"], max_digits=14, places=4)
+            quantity = _amount(values["quantity"], "quantity")
             if quantity <= 0:
                 bad("quantity", "must be more than 0")
         except ValueError as exc:
             bad("quantity", str(exc))
     if values.get("unit_price"):
         try:
-            unit_price = parse_decimal(values["unit_price"], max_digits=16, places=4)
+            unit_price = _amount(values["unit_price"], "unit_price")
             if unit_price < 0:
                 bad("unit_price", "cannot be negative (as in the order form)")
         except ValueError as exc:
@@ -408,21 +408,10 @@ def _check_row(row: Row, orders: dict[str, PlannedOrder]) -> list[Problem]:
     return problems
 
 
-def parse_decimal(raw: str, *, max_digits: int, places: int) -> Decimal:
-    """A number with `.` or `,` as the decimal mark and no thousands separators, that fits a DecimalField."""
-    text = raw.strip()
-    if not _NUMBER.fullmatch(text):
-        raise ValueError(f"“{raw}” is not a number (digits with . or , as the decimal mark, no thousands separators)")
-    try:
-        value = Decimal(text.replace(",", "."))
-    except InvalidOperation:
-        raise ValueError(f"“{raw}” is not a number") from None
-    decimals = max(0, -value.normalize().as_tuple().exponent) if value else 0
-    if decimals > places:
-        raise ValueError(f"at most {places} decimals")
-    if abs(value) >= Decimal(10) ** (max_digits - places):
-        raise ValueError(f"too large (at most {max_digits - places} digits before the decimal mark)")
-    return value
+def _amount(raw: str, name: str) -> Decimal:
+    """A quantity or price read as the order form reads it, within what the line's column holds."""
+    column = _line_field(name)
+    return parse_decimal(raw, max_digits=column.max_digits, places=column.decimal_places)
 
 
 def parse_date(raw: str) -> date:

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+from .payload import ExactJSONDecoder, ExactJSONEncoder
 
 
 def new_reference() -> str:
@@ -49,7 +53,14 @@ class SalesOrder(models.Model):
     last_error_status = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error_request_id = models.CharField(max_length=64, blank=True)
     last_error_details = models.JSONField(default=dict, blank=True)
-    sent_payload = models.JSONField(null=True, blank=True, editable=False, help_text="The body of the last POST.")
+    sent_payload = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        encoder=ExactJSONEncoder,
+        decoder=ExactJSONDecoder,
+        help_text="The body of the last POST.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -105,8 +116,20 @@ class SalesOrderLine(models.Model):
     position = models.PositiveIntegerField()
     inventory_id = models.CharField("item", max_length=30)
     description = models.CharField(max_length=256, blank=True)
-    quantity = models.DecimalField(max_digits=14, decimal_places=4)
-    unit_price = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
+    # At most 15 significant digits: SQLite keeps no more (it stores these columns as REAL), and Visma's API types
+    # them as doubles, which hold 15 digits exactly.
+    quantity = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0.0001"), "Quantity must be more than 0.")],
+    )
+    unit_price = models.DecimalField(
+        max_digits=15,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0), "Unit price cannot be negative.")],
+    )
     tax_category = models.CharField(max_length=10, blank=True)
 
     class Meta:

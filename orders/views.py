@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date, timedelta
 
@@ -297,7 +296,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "lines": lines,
         "total": sum((line.amount for line in lines if line.amount is not None), 0),
         "priced_lines": sum(1 for line in lines if line.unit_price is not None),
-        "payload_json": json.dumps(body, indent=2, ensure_ascii=False),
+        "payload_json": payload.to_json(body, indent=2),
         "payload_sent": order.sent_payload is not None,
         "attempts": list(order.attempts_log.all()),
         **_state_context(request, order),

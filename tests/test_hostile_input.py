@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import re
 import uuid
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -642,3 +644,187 @@ def test_text_from_visma_is_shown_escaped(clerk, tenant, hostile_visma):
     assert len(hostile_visma) == len(FROM_VISMA)
     for customer, text in zip(hostile_visma, FROM_VISMA, strict=True):
         assert customer.name == text[:255]
+
+
+# --- issue 15: inputs that broke things ------------------------------------------------------------------------------
+class PostedForm(HTMLParser):
+    """The fields of one form of a page as a browser would post them back unchanged: name -> list of values."""
+
+    def __init__(self, html: str, form_id: str):
+        super().__init__(convert_charrefs=True)
+        self.form_id, self.inside, self.data = form_id, False, {}
+        self._select = self._textarea = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        name = attributes.get("name")
+        if tag == "form":
+            self.inside = attributes.get("id") == self.form_id
+        elif not self.inside or (not name and tag != "option"):
+            return
+        elif tag == "input" and attributes.get("type", "text") not in ("submit", "button", "file", "image", "reset"):
+            if attributes.get("type") in ("checkbox", "radio") and "checked" not in attributes:
+                return
+            self.data.setdefault(name, []).append(attributes.get("value") or "")
+        elif tag == "select":
+            self._select = name
+            self.data.setdefault(name, [])
+        elif tag == "option" and self._select and "selected" in attributes:
+            self.data[self._select].append(attributes.get("value", ""))
+        elif tag == "textarea":
+            self._textarea = name
+            self.data[name] = [""]
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea][0] += data
+
+
+def admin_form(client, url: str) -> dict:
+    """An admin add or change page's form, ready to post back (its `_save` button pressed)."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    form_id = re.search(r'<form [^>]*id="(\w+_form)"', response.content.decode()).group(1)
+    data = PostedForm(response.content.decode(), form_id).data
+    return {name: values if len(values) > 1 else (values[0] if values else "") for name, values in data.items()} | {
+        "_save": "Save"
+    }
+
+
+@pytest.fixture
+def superclient(superuser) -> Client:
+    client = logged_in(superuser)
+    client.raise_request_exception = False
+    return client
+
+
+def admin_change_url(obj) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def post_admin_line(superclient, order, **line) -> object:
+    data = admin_form(superclient, admin_change_url(order))
+    data.update({f"lines-0-{name}": value for name, value in line.items()})
+    return superclient.post(admin_change_url(order), data)
+
+
+def import_problems(customer, **cells) -> list[str]:
+    from orders import imports
+
+    row = {"reference": "PO-9", "customer": customer.number, "inventory_id": "STOCK-100", "quantity": "1", **cells}
+    text = ",".join(row) + "\n" + ",".join(f'"{v}"' for v in row.values()) + "\n"
+    plan = imports.validate(imports.parse(imports.decode(text.encode())), customer.tenant)
+    return [f"{p.column}: {p.message}" for p in plan.problems]
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("1,5", "1.5"),
+        ("+2", "2"),
+        (" 3 ", "3"),
+        (".5", "0.5"),
+        ("7.", "7"),
+        ("1_000", None),
+        ("١٢٣", None),
+        ("\uff11\uff12", None),  # fullwidth digits
+        ("1 000", None),
+        ("1\u00a0000", None),
+        ("1e3", None),
+        ("0x10", None),
+        ("½", None),
+        ("+-1", None),
+    ],
+)
+def test_one_number_parser_for_the_form_the_import_and_the_admin(clerk, superclient, customer, draft, typed, read):
+    url = reverse("orders:order-create") + f"?tenant={customer.tenant_id}"
+    response = clerk.post(url, order_data(customer, line={"quantity": typed}))
+    problems = import_problems(customer, quantity=typed)
+    admin_response = post_admin_line(superclient, draft, quantity=typed)
+    draft.refresh_from_db()
+    if read is None:
+        assert is_rejected(response) and SalesOrder.objects.count() == 1
+        assert len(problems) == 1 and problems[0].startswith("quantity: "), problems
+        assert admin_response.status_code == 200 and "errorlist" in admin_response.content.decode()
+        assert draft.lines.get().quantity == 1
+        return
+    assert response.status_code == 302
+    assert SalesOrder.objects.latest("pk").lines.get().quantity == Decimal(read)
+    assert problems == []
+    assert admin_response.status_code == 302
+    assert draft.lines.get().quantity == Decimal(read)
+
+
+@pytest.mark.parametrize("price", ["99999999999.9999", "12345678901.2345", "0.0001"])
+def test_amounts_are_stored_shown_copied_and_sent_exactly(clerk, superclient, customer, sandbox, price):
+    from orders import payload, services
+
+    quantity = "9999999999.9999"
+    url = reverse("orders:order-create") + f"?tenant={customer.tenant_id}"
+    assert clerk.post(url, order_data(customer, line={"quantity": quantity, "unit_price": price})).status_code == 302
+    order = SalesOrder.objects.latest("pk")
+    line = order.lines.get()
+    assert (line.quantity, line.unit_price) == (Decimal(quantity), Decimal(price))
+    for client, page in (
+        (clerk, reverse("orders:order-detail", args=[order.pk])),
+        (clerk, reverse("orders:order-edit", args=[order.pk])),
+        (superclient, admin_change_url(order)),
+    ):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert price.rstrip("0") in response.content.decode(), page
+    response = clerk.post(reverse("orders:order-copy", args=[order.pk]))
+    assert response.status_code == 302
+    assert SalesOrder.objects.latest("pk").lines.get().unit_price == Decimal(price)
+
+    body = payload.build(order)
+    assert body["orderLines"][0]["unitPrice"] == Decimal(price)
+    sent = payload.to_json_bytes(body).decode()
+    assert f'"quantity": {quantity}' in sent and f'"unitPrice": {price.rstrip("0")}' in sent
+    SalesOrder.objects.filter(pk=order.pk).update(sent_payload=body)
+    order.refresh_from_db()
+    assert order.sent_payload == body
+    assert order.sent_payload["orderLines"][0]["unitPrice"].as_tuple() == Decimal(price.rstrip("0")).as_tuple()
+
+    assert services.queue(order)
+    services.submit(order.pk)
+    order.refresh_from_db()
+    assert order.state == SalesOrder.State.SUBMITTED
+    [received] = sandbox.state.orders()
+    assert Decimal(repr(received["body"]["orderLines"][0]["unitPrice"])) == Decimal(price)
+
+
+@pytest.mark.parametrize("price", ["999999999999.9999", "123456789012.3456", "100000000000"])
+def test_amounts_beyond_what_is_kept_exactly_are_refused_everywhere(clerk, superclient, customer, draft, price):
+    url = reverse("orders:order-create") + f"?tenant={customer.tenant_id}"
+    response = clerk.post(url, order_data(customer, line={"unit_price": price}))
+    assert is_rejected(response)
+    assert "Too large (at most 11 digits before the decimal mark)." in response.content.decode()
+    assert import_problems(customer, unit_price=price) == [
+        "unit_price: too large (at most 11 digits before the decimal mark)"
+    ]
+    response = post_admin_line(superclient, draft, unit_price=price)
+    assert response.status_code == 200 and "Too large (at most 11 digits" in response.content.decode()
+    assert SalesOrder.objects.count() == 1 and draft.lines.get().unit_price is None
+
+
+def test_payload_json_is_json_with_exact_numbers():
+    from orders import payload
+
+    numbers = [Decimal("12345678901.2345"), Decimal("2.5000"), Decimal("1E+3"), 1, 2.5, True, None]
+    body = {"a": numbers, "b": {}, "c": []}
+    assert payload.to_json(body) == '{"a": [12345678901.2345, 2.5, 1000, 1, 2.5, true, null], "b": {}, "c": []}'
+    plain = {"x": ["é", {"y": [1, 2]}, {}], "z": "\x00<"}
+    assert payload.to_json(plain, indent=2) == json.dumps(plain, indent=2, ensure_ascii=False)
+    assert payload.to_json(plain) == json.dumps(plain, ensure_ascii=False)
+    with pytest.raises(ValueError):
+        payload.to_json({"n": Decimal("NaN")})

@@ -4,6 +4,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from orders.numbers import plain
+
 register = template.Library()
 
 
@@ -13,8 +15,6 @@ def plain_decimal(value) -> str:
     if value is None or value == "":
         return ""
     try:
-        number = Decimal(value)
+        return plain(Decimal(value))
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
-    text = f"{number:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
