@@ -122,10 +122,11 @@ def test_reset_cancels_a_pending_commit(server):
 
 # --- slow_drip ----------------------------------------------------------------------------------------------------
 def test_slow_drip_sends_one_byte_at_a_time(server):
-    server.state.set_faults([{"path": "/api/v3/Customers", "kind": "slow_drip", "delay": 0.3}])
+    server.state.set_faults([{"path": "/api/v3/Customers", "kind": "slow_drip", "delay": 0.5}])
     with socket.create_connection(address(server), timeout=5) as raw:
         raw.sendall(b"GET /api/v3/Customers HTTP/1.1\r\nHost: sandbox\r\n\r\n")
-        assert raw.recv(100) == b"H"
+        first = raw.recv(100)
+    assert b"HTTP/1.1 401".startswith(first) and len(first) < 3
     with pytest.raises(requests.ReadTimeout):
         requests.get(f"{server.api_url}/api/v3/Customers", timeout=(2, 0.1))
 
@@ -167,14 +168,14 @@ def test_pause_cuts_kept_alive_connections(server):
 
 
 def test_refuse_for_comes_back_by_itself(server):
-    server.refuse_for(0.3)
+    server.refuse_for(0.5)
     assert is_refused(server)
     wait_until_up(server)
     assert health(server)
 
 
 def test_refuse_fault_takes_the_sandbox_down_for_its_delay(server):
-    server.state.set_faults([{"path": "/api/v3/Customers", "kind": "refuse", "delay": 0.3, "times": 1}])
+    server.state.set_faults([{"path": "/api/v3/Customers", "kind": "refuse", "delay": 0.5, "times": 1}])
     with pytest.raises(requests.ConnectionError):
         api(server, "GET", "/api/v3/Customers")
     assert is_refused(server)
@@ -183,8 +184,8 @@ def test_refuse_fault_takes_the_sandbox_down_for_its_delay(server):
 
 
 def test_refuse_through_the_control_api(server):
-    answer = requests.post(f"{server.base_url}/_sandbox/refuse", data=json.dumps({"seconds": 0.3}), timeout=5)
-    assert answer.json()["refusing_for"] == 0.3
+    answer = requests.post(f"{server.base_url}/_sandbox/refuse", data=json.dumps({"seconds": 0.5}), timeout=5)
+    assert answer.json()["refusing_for"] == 0.5
     assert is_refused(server)
     wait_until_up(server)
     assert health(server)
