@@ -117,10 +117,10 @@ else:
 Q_CLUSTER = {
     "name": "visma-portal",
     "workers": env.int("Q_WORKERS", default=2),
-    # One order task needs at most ~70 s of HTTP (token, POST, reconcile lookup); timeout < retry so a slow task
-    # is never handed to a second worker while it still runs.
-    "timeout": 120,
-    "retry": 180,
+    # Above ORDER_TASK_BUDGET_SECONDS (set below; 180 s by default) with 60 s for the database; timeout < retry so a
+    # slow task is never handed to a second worker while it still runs.
+    "timeout": int(3 * env.float("VISMA_CALL_DEADLINE_SECONDS", default=60.0)) + 60,
+    "retry": int(3 * env.float("VISMA_CALL_DEADLINE_SECONDS", default=60.0)) + 120,
     "max_attempts": 3,
     "ack_failures": False,
     "queue_limit": 4,
@@ -149,15 +149,24 @@ SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=60)  # core.middl
 # An order form posts about eight fields per line; allow 500 lines (orders.forms.MAX_LINES) and the header.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 4500
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-# django-axes: LOGIN_FAILURE_LIMIT wrong passwords in a row for one user name from one address lock that pair (right
-# password or not) for LOGIN_LOCKOUT_MINUTES; a successful login resets the count. Behind a load balancer every
-# request comes from its address, so the lock then works per user name.
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# django-axes counts wrong passwords of the last LOGIN_LOCKOUT_MINUTES per user name (from every address) and per
+# address (for every user name), each against its own limit (core.security.LoginThrottle). Reaching one locks that
+# user name or address, right password or not, until LOGIN_LOCKOUT_MINUTES after the last failure counted; tries
+# while locked do not prolong it. A successful login resets the counts of its user name and address.
+LOGIN_FAILURE_LIMITS = {
+    "username": env.int("LOGIN_FAILURE_LIMIT", default=10),
+    "ip_address": env.int("LOGIN_IP_FAILURE_LIMIT", default=20),
+}
+AXES_HANDLER = "core.security.LoginThrottle"
+AXES_LOCKOUT_PARAMETERS = list(LOGIN_FAILURE_LIMITS)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMITS["username"]  # LoginThrottle reports failures on this scale
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"  # TRUSTED_PROXY_COUNT, below; django-ipware is not used
 AXES_LOCKOUT_CALLABLE = "core.security.lockout_response"
 AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = []  # log lines name the user name and address; the password is always masked
 
 # --- Security -----------------------------------------------------------------------------------------------------
 # HTTPS only unless DEBUG is on: a plain-HTTP deployment (the local demo) turns these off in its environment.
@@ -167,8 +176,12 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 60 * 60)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-if env.bool("BEHIND_TLS_PROXY", default=False):
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies in front of the portal that each append the address they saw to X-Forwarded-For. Login throttling counts
+# the address the outermost one saw; 0 counts REMOTE_ADDR (every login behind a proxy would share its address).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if BEHIND_TLS_PROXY else 0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -196,6 +209,14 @@ VISMA_TOKEN_URL = env.str("VISMA_TOKEN_URL", default="https://connect.visma.com/
 VISMA_API_URL = env.str("VISMA_API_URL", default="https://salesorder.visma.net")
 VISMA_CONNECT_TIMEOUT = env.float("VISMA_CONNECT_TIMEOUT", default=3.05)
 VISMA_READ_TIMEOUT = env.float("VISMA_READ_TIMEOUT", default=30.0)
+# Every Visma call ends within this many seconds, however slowly its answer trickles in.
+VISMA_CALL_DEADLINE_SECONDS = env.float("VISMA_CALL_DEADLINE_SECONDS", default=60.0)
+# The only hosts that ever receive the client secret or a token ("*.visma.net": any subdomain); https only.
+VISMA_ALLOWED_HOSTS = env.list("VISMA_ALLOWED_HOSTS", default=["connect.visma.com", "*.visma.net"])
+# Loopback (127.0.0.0/8, ::1, localhost) is allowed only for the local sandbox: the demo and the tests turn it on.
+VISMA_ALLOW_LOOPBACK = env.bool("VISMA_ALLOW_LOOPBACK", default=False)
+# A CA bundle to trust for Visma's certificates instead of the system's (e.g. the sandbox's self-signed one).
+VISMA_CA_BUNDLE = env.str("VISMA_CA_BUNDLE", default="")
 VISMA_SANDBOX_CLIENT_SECRET = env.str("VISMA_SANDBOX_CLIENT_SECRET", default="")
 
 # --- Customer sync ------------------------------------------------------------------------------------------------
@@ -208,6 +229,16 @@ CUSTOMER_SYNC_TASK_TIMEOUT = 900
 # --- Order submission ---------------------------------------------------------------------------------------------
 ORDER_MAX_ATTEMPTS = env.int("ORDER_MAX_ATTEMPTS", default=5)
 ORDER_BACKOFF_SECONDS = env.int("ORDER_BACKOFF_SECONDS", default=30)
+# After a POST whose answer was lost, the order is only looked up (never sent again) until that POST is this old:
+# Visma documents no upper bound on how long it may take to create an order.
+ORDER_RESEND_AFTER_SECONDS = env.int("ORDER_RESEND_AFTER_SECONDS", default=600)
+# When a tenant's Visma cannot be reached (nothing could be sent), its orders wait and one probe is made this often.
+VISMA_UNREACHABLE_RETRY_SECONDS = env.int("VISMA_UNREACHABLE_RETRY_SECONDS", default=60)
+VISMA_UNREACHABLE_AFTER_FAILURES = 3
+# One order task makes at most: a token request (up to 3 tries), a lookup before a resend, the POST, and a lookup
+# after a lost answer, each ending within VISMA_CALL_DEADLINE_SECONDS; the task's client also has this budget in
+# total, and the worker's timeout stays above it (plus time for the database) so a slow task is never cut short.
+ORDER_TASK_BUDGET_SECONDS = 3 * VISMA_CALL_DEADLINE_SECONDS
 
 # --- Operations ---------------------------------------------------------------------------------------------------
 API_LOG_DAYS = env.int("API_LOG_DAYS", default=30)

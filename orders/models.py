@@ -155,6 +155,9 @@ class SubmissionAttempt(models.Model):
     status = models.PositiveSmallIntegerField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     message = models.TextField(blank=True)
+    customer_number = models.CharField(
+        max_length=30, blank=True, help_text="The Visma customer a POST was sent for: a lost answer is looked up there."
+    )
 
     class Meta:
         ordering = ["started_at", "pk"]

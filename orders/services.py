@@ -9,14 +9,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Min, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from core.audit import record_update
-from tenants import api_log
+from tenants import api_log, reachability
 from tenants.visma import (
     OutcomeUnknown,
     RateLimited,
+    Refused,
     TokenRejected,
     VismaClient,
     VismaError,
@@ -70,52 +71,72 @@ def send_blocker(order: SalesOrder) -> str:
 
 
 def submit(order_id: int) -> SalesOrder | None:
-    """Claim the order (queued -> submitting) with one conditional UPDATE; a second delivery finds nothing to do."""
+    """Claim the order (queued -> submitting) with one conditional UPDATE; a second delivery finds nothing to do.
+
+    An attempt is counted only when a POST is about to go out; one that provably never left is given back."""
     now = timezone.now()
     claimed = SalesOrder.objects.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), pk=order_id, state=State.QUEUED
-    ).update(state=State.SUBMITTING, attempts=F("attempts") + 1, attempt_started_at=now, next_attempt_at=None)
+    ).update(state=State.SUBMITTING, attempt_started_at=now, next_attempt_at=None)
     if not claimed:
         return None
     order = SalesOrder.objects.select_related("tenant__application", "customer").get(pk=order_id)
     if blocker := send_blocker(order):  # the tenant changed after the order was queued
         _log(order, "post", "not sent", time.monotonic(), VismaError(blocker))
         return _fail(order, VismaError(f"Not sent: {blocker}"))
-    if outcome_was_unknown(order) and (looked_up := reconcile(order, before_resend=True)) is not None:
+    if (paused := reachability.paused_until(order.tenant)) is not None:
+        return _wait_for_visma(order, paused)
+    client = VismaClient(order.tenant, budget=settings.ORDER_TASK_BUDGET_SECONDS)
+    if resend_allowed_at(order) is not None and (looked_up := reconcile(order, client, before_resend=True)):
         return looked_up
     body = payload.build(order)
-    SalesOrder.objects.filter(pk=order_id).update(sent_payload=body)
+    SalesOrder.objects.filter(pk=order_id).update(sent_payload=body, attempts=F("attempts") + 1)
+    order.attempts += 1
+    was_unreachable = order.tenant.unreachable_since is not None
     started = time.monotonic()
     try:
         with api_log.context(f"order {order.reference}"):
-            created = VismaClient(order.tenant).create_sales_order(body)
+            created = client.create_sales_order(body)
     except OutcomeUnknown as exc:
         _log(order, "post", "unknown", started, exc)
-        return reconcile(order)
+        _reached(order, was_unreachable)
+        return reconcile(order, client)
     except RateLimited as exc:
         _log(order, "post", "rate limited", started, exc)
+        _reached(order, was_unreachable)
         return _requeue(order, exc, delay=exc.retry_after, count_attempt=False)
-    except (VismaUnavailable, TokenRejected) as exc:
+    except (Refused, TokenRejected) as exc:
         _log(order, "post", "not sent", started, exc)
-        if isinstance(exc, TokenRejected):
-            return _fail(order, exc)
-        return _requeue(order, exc)
+        return _fail(order, exc)
+    except VismaUnavailable as exc:
+        _log(order, "post", "not sent", started, exc)
+        if exc.unreachable:
+            reachability.failed(order.tenant, str(exc))
+            if order.tenant.unreachable_since is not None:
+                return _wait_for_visma(order, order.tenant.unreachable_probe_at, given_back=True)
+        return _requeue(order, exc, count_attempt=False)
     except VismaError as exc:
         _log(order, "post", "rejected", started, exc)
+        _reached(order, was_unreachable)
         return _fail(order, exc)
     _log(order, "post", "created", started, None, status=201, request_id=created.request_id)
+    _reached(order, was_unreachable)
     return _submitted(order, created.order_type, created.order_number)
 
 
-def reconcile(order: SalesOrder, *, before_resend: bool = False) -> SalesOrder | None:
-    """After an unknown outcome: find the order in Visma by our reference, or try again later, or give up.
+def reconcile(order: SalesOrder, client: VismaClient | None = None, *, before_resend: bool = False):
+    """After an unknown outcome: find the order in Visma by our reference, or look again later, or send it again.
 
-    Visma may create an order after its POST timed out and after the lookup that followed, so every resend is
-    preceded by another lookup (`before_resend`: None when the order is not found and may be sent).
+    Visma may create an order minutes after its POST lost its answer, so until the last such POST is
+    `ORDER_RESEND_AFTER_SECONDS` old the order is only looked up, never sent again. `before_resend`: returns None
+    when the order was not found and may be sent now.
     """
+    client = client or VismaClient(order.tenant, budget=settings.ORDER_TASK_BUDGET_SECONDS)
     try:
-        match = _look_up(order)
+        match = _look_up(order, client)
     except VismaError as exc:
+        if isinstance(exc, VismaUnavailable) and exc.unreachable:
+            reachability.failed(order.tenant, str(exc))
         delay = _backoff(order.attempts)
         SalesOrder.objects.filter(pk=order.pk, state=State.SUBMITTING).update(
             next_attempt_at=timezone.now() + timedelta(seconds=delay), last_error=f"Outcome unknown; {exc}"
@@ -124,6 +145,9 @@ def reconcile(order: SalesOrder, *, before_resend: bool = False) -> SalesOrder |
         return order
     if match:
         return _submitted(order, *match)
+    resend_at = resend_allowed_at(order)
+    if resend_at is not None and resend_at > timezone.now():
+        return _look_again_later(order, resend_at)
     if before_resend:
         return None
     return _requeue(order, VismaError(NOT_FOUND), then="sending it again")
@@ -132,28 +156,40 @@ def reconcile(order: SalesOrder, *, before_resend: bool = False) -> SalesOrder |
 NOT_FOUND = "Visma did not confirm the order and it was not found in Visma"
 
 
+def resend_allowed_at(order: SalesOrder):
+    """When the order may be POSTed again after its last lost answer; None when no POST of it had a lost answer."""
+    if not order.pk:
+        return None
+    last = order.attempts_log.filter(kind="post", outcome="unknown").aggregate(last=Max("started_at"))["last"]
+    return last + timedelta(seconds=settings.ORDER_RESEND_AFTER_SECONDS) if last else None
+
+
 def outcome_was_unknown(order: SalesOrder) -> bool:
     """Whether a POST of this order may have created it without the portal hearing back: look before resending."""
     return bool(order.pk) and order.attempts_log.filter(kind="post", outcome="unknown").exists()
 
 
-def find_in_visma(order: SalesOrder) -> tuple[str, str] | None:
-    """(type, number) of the Visma order carrying our reference, looked up among the customer's recent orders."""
-    first_post = order.attempts_log.filter(kind="post").aggregate(first=Min("started_at"))["first"]
-    since = min(t for t in (first_post, order.attempt_started_at, timezone.now()) if t) - CLOCK_SLACK
+def find_in_visma(order: SalesOrder, client: VismaClient | None = None) -> tuple[str, str] | None:
+    """(type, number) of the Visma order carrying our reference, looked up under every customer a POST of it with a
+    lost answer was sent for (an edited order may have changed customer since) and its current one."""
+    client = client or VismaClient(order.tenant, budget=settings.ORDER_TASK_BUDGET_SECONDS)
+    posts = list(order.attempts_log.filter(kind="post").values_list("started_at", "customer_number"))
+    numbers = dict.fromkeys([order.customer.number, *(number for _, number in posts if number)])
+    first = min([started for started, _ in posts] + [order.attempt_started_at or timezone.now(), timezone.now()])
     with api_log.context(f"order {order.reference}"):
-        found = VismaClient(order.tenant).find_sales_orders(order.customer.number, since)
-    match = next((o for o in found if isinstance(o, dict) and o.get("customerRefNo") == order.reference), None)
-    if match is None:
-        return None
-    return str(match.get("type") or order.order_type), str(match.get("orderId") or "")
+        for number in numbers:
+            found = client.find_sales_orders(number, first - CLOCK_SLACK)
+            match = next((o for o in found if isinstance(o, dict) and o.get("customerRefNo") == order.reference), None)
+            if match is not None:
+                return str(match.get("type") or order.order_type), str(match.get("orderId") or "")
+    return None
 
 
-def _look_up(order: SalesOrder) -> tuple[str, str] | None:
+def _look_up(order: SalesOrder, client: VismaClient | None = None) -> tuple[str, str] | None:
     """`find_in_visma`, with the lookup and its outcome on the order's timeline."""
     started = time.monotonic()
     try:
-        match = find_in_visma(order)
+        match = find_in_visma(order, client)
     except VismaError as exc:
         _log(order, "lookup", "failed", started, exc)
         raise
@@ -161,10 +197,54 @@ def _look_up(order: SalesOrder) -> tuple[str, str] | None:
     return match
 
 
+def _look_again_later(order: SalesOrder, resend_at) -> SalesOrder:
+    """Not found yet, and too soon to send again: stay submitting and look again, sooner at first, then less often."""
+    now = timezone.now()
+    sent_ago = (now - (resend_at - timedelta(seconds=settings.ORDER_RESEND_AFTER_SECONDS))).total_seconds()
+    delay = min(max(settings.ORDER_BACKOFF_SECONDS, sent_ago / 2), (resend_at - now).total_seconds())
+    next_look = now + timedelta(seconds=max(1.0, delay))
+    SalesOrder.objects.filter(pk=order.pk, state=State.SUBMITTING).update(
+        next_attempt_at=next_look,
+        last_error=(
+            f"Visma's answer was lost and the order is not in Visma yet. Looking again at "
+            f"{timezone.localtime(next_look):%H:%M:%S}; it is not sent again before "
+            f"{timezone.localtime(resend_at):%H:%M:%S}, in case Visma is still creating it."
+        ),
+    )
+    order.refresh_from_db()
+    return order
+
+
+def _wait_for_visma(order: SalesOrder, until, *, given_back: bool = False) -> SalesOrder:
+    """The tenant's Visma is unreachable: back to the queue until the next probe, no attempt used."""
+    SalesOrder.objects.filter(pk=order.pk, state=State.SUBMITTING).update(
+        state=State.QUEUED,
+        next_attempt_at=until or timezone.now() + timedelta(seconds=reachability.retry_every()),
+        attempts=F("attempts") - 1 if given_back else F("attempts"),
+        last_error=reachability.describe(order.tenant) or f"{reachability.PAUSED_PREFIX}: nothing could be sent.",
+    )
+    order.refresh_from_db()
+    return order
+
+
+def _reached(order: SalesOrder, was_unreachable: bool) -> None:
+    """Visma answered: close the tenant's breaker, and send the orders that waited for it now, not at the next probe."""
+    reachability.succeeded(order.tenant)
+    if was_unreachable:
+        waiting = SalesOrder.objects.filter(
+            tenant=order.tenant, state=State.QUEUED, last_error__startswith=reachability.PAUSED_PREFIX
+        )
+        ids = list(waiting.values_list("pk", flat=True))
+        waiting.update(next_attempt_at=timezone.now())
+        for order_id in ids:
+            transaction.on_commit(lambda order_id=order_id: enqueue(order_id), robust=True)
+
+
 def cancel(order: SalesOrder, actor=None) -> tuple[bool, str]:
     """Cancel a draft, queued or failed order. One whose POST may have reached Visma is looked up first: if Visma
     has it, it becomes submitted instead; if Visma cannot be asked, it is not cancelled."""
-    if order.state != State.DRAFT and outcome_was_unknown(order):
+    resend_at = resend_allowed_at(order) if order.state != State.DRAFT else None
+    if resend_at is not None:
         try:
             match = _look_up(order)
         except VismaError as exc:
@@ -174,6 +254,11 @@ def cancel(order: SalesOrder, actor=None) -> tuple[bool, str]:
             return (
                 False,
                 f"Visma already has this order as {match[0]} {match[1]}; it is marked submitted, not cancelled.",
+            )
+        if resend_at > timezone.now():
+            return False, (
+                "Visma may still be creating this order: the answer to its last send was lost. It is not in Visma "
+                f"yet; it can be cancelled from {timezone.localtime(resend_at):%H:%M} if it has not appeared by then."
             )
     if SalesOrder.objects.filter(pk=order.pk, state__in=CANCELLABLE_STATES).update(state=State.CANCELLED):
         record_update(order, {"state": (order.state, State.CANCELLED)}, actor=actor)
@@ -282,11 +367,15 @@ def _backoff(attempts: int) -> int:
 
 
 def _log(order, kind, outcome, started, exc, status=None, request_id=None) -> None:
+    """One line of the order's timeline; `started` is when the call began (time.monotonic)."""
+    duration = time.monotonic() - started
     SubmissionAttempt.objects.create(
         order=order,
         kind=kind,
         outcome=outcome,
-        duration_ms=int((time.monotonic() - started) * 1000),
+        started_at=timezone.now() - timedelta(seconds=duration),
+        customer_number=order.customer.number if kind == "post" else "",
+        duration_ms=int(duration * 1000),
         status=status if exc is None else exc.status,
         request_id=(request_id if exc is None else exc.request_id) or "",
         message="" if exc is None else str(exc)[:2000],

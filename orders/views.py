@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import date, timedelta
 
@@ -10,6 +11,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import DatabaseError
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -33,6 +35,7 @@ from .forms import (
 from .forms import empty_line_form as new_line_form
 from .models import SalesOrder, SalesOrderLine
 
+logger = logging.getLogger(__name__)
 State = SalesOrder.State
 PAGE_SIZE = 50
 
@@ -188,22 +191,31 @@ def _order_form(request: HttpRequest, order: SalesOrder, initial: dict) -> HttpR
         form.fields["customer"].disabled = True  # the lookup in Visma searches this customer's orders
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         is_new = not order.pk
-        if is_new and (earlier := _claim_form_token(form_token)) is not None:
-            return earlier
         try:
+            if is_new and (earlier := _claim_form_token(form_token)):
+                return redirect("orders:order-detail", pk=earlier)
             order = editing.save(form.save(commit=False), formset.kept_lines(), request.user)
         except editing.NotEditable as exc:
             messages.error(request, str(exc))
             return redirect("orders:order-detail", pk=order.pk)
-        if is_new:
-            cache.set(_form_token_key(form_token), order.pk, FORM_TOKEN_SECONDS)
-        if submitting and blocker:
-            messages.warning(request, f"Order {order.reference} was saved but not sent. {blocker}")
-        elif submitting:
-            _queue(request, order)
+        except FormSentTwice:
+            form.add_error(None, SENT_TWICE)
+        except DatabaseError:
+            logger.exception("Order %s could not be saved", order.reference)
+            form.add_error(None, NOT_SAVED)
         else:
-            messages.success(request, f"Order {order.reference} saved as {order.get_state_display().lower()}.")
-        return redirect("orders:order-detail", pk=order.pk)
+            if is_new:
+                cache.set(_form_token_key(form_token), order.pk, FORM_TOKEN_SECONDS)
+            if submitting and blocker:
+                messages.warning(request, f"Order {order.reference} was saved but not sent. {blocker}")
+            elif submitting:
+                _queue(request, order)
+            else:
+                messages.success(request, f"Order {order.reference} saved as {order.get_state_display().lower()}.")
+            return redirect("orders:order-detail", pk=order.pk)
+        if is_new:
+            order.pk = None  # a save that failed half-way may have numbered it; the form stays a new order's
+            form_token = uuid.uuid4().hex
     header_problems, line_problems = errors.by_field(order) if order.state == State.FAILED else ({}, {})
     rows = [
         (line_form, line_problems.get(index + 1, {}).get("general", []), line_problems.get(index + 1, {}))
@@ -233,17 +245,38 @@ def _form_token_key(token: str) -> str:
     return f"order-form:{token}"
 
 
-def _claim_form_token(token: str) -> HttpResponse | None:
+class FormSentTwice(Exception):
+    """Another POST of the same new-order form claimed it and has not saved an order (yet)."""
+
+
+def _claim_form_token(token: str) -> int | None:
     """A new-order form is saved once: a second POST of the same form (a double click, a resend after a timeout)
-    leads to the order the first one made instead of making another."""
+    leads to the order the first one made instead of making another.
+
+    None when this POST may save the order, else the order the first POST made. Raises FormSentTwice while the
+    first has not finished (or if it failed), DatabaseError when the token cannot be stored: the database cache
+    answers a write it could not make with False, as if the token were taken.
+    """
     if not (len(token) == 32 and all(ch in "0123456789abcdef" for ch in token)):
         return None
     if cache.add(_form_token_key(token), 0, FORM_TOKEN_SECONDS):
         return None
     earlier = cache.get(_form_token_key(token))
-    if earlier:
-        return redirect("orders:order-detail", pk=earlier)
-    return redirect("orders:order-list")
+    if earlier is None:
+        raise DatabaseError("The new-order form's token could not be stored.")
+    if not earlier:
+        raise FormSentTwice
+    return earlier
+
+
+NOT_SAVED = (
+    "Nothing was saved: the database could not be written just now. What you typed is still here; "
+    "try again in a moment."
+)
+SENT_TWICE = (
+    "This form was sent twice and the first one has not finished saving, or could not be saved. Look for the "
+    "order in the orders list before saving it again."
+)
 
 
 def _require_order_editor(user) -> None:
@@ -321,7 +354,8 @@ def _state_context(request: HttpRequest, order: SalesOrder) -> dict:
     user = request.user
     now = timezone.now()
     soon = order.next_attempt_at is None or order.next_attempt_at <= now + timedelta(seconds=30)
-    unknown = order.state in (State.SUBMITTING, State.FAILED) and services.outcome_was_unknown(order)
+    resend_at = services.resend_allowed_at(order) if order.state in (State.SUBMITTING, State.FAILED) else None
+    unknown = resend_at is not None
     blocker = services.send_blocker(order)
     return {
         "order": order,
@@ -330,6 +364,7 @@ def _state_context(request: HttpRequest, order: SalesOrder) -> dict:
         "looking_up": unknown and order.state == State.SUBMITTING,
         "problems": errors.problems(order) if order.state == State.FAILED else [],
         "outcome_unknown": unknown and order.state == State.FAILED,
+        "resend_at": resend_at if resend_at and resend_at > now else None,
         "send_blocker": blocker,
         "can_submit": user.has_perm("orders.submit_salesorder") and order.is_submittable and not blocker,
         "can_edit": user.has_perm("orders.change_salesorder") and order.is_editable,

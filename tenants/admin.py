@@ -8,6 +8,8 @@ from .customer_admin import CustomerAdmin, CustomerSyncAdmin  # noqa: F401 - reg
 from .models import ServiceApplication, Tenant
 from .ops_admin import ApiCallAdmin, IncidentAdmin  # noqa: F401 - registers them
 
+CREDENTIAL_FIELDS = ("client_id", "token_url", "api_url")
+
 
 class ServiceApplicationForm(forms.ModelForm):
     """The client secret is write-only: never rendered back; leaving it blank keeps the stored one."""
@@ -31,6 +33,17 @@ class ServiceApplicationForm(forms.ModelForm):
         if not secret and not (self.instance and self.instance.has_secret):
             raise forms.ValidationError("A client secret is required for a new application.")
         return secret
+
+    def clean(self):
+        cleaned = super().clean()
+        moved = [self.fields[name].label for name in CREDENTIAL_FIELDS if name in self.changed_data]
+        if self.instance.pk and self.instance.has_secret and moved and not cleaned.get("client_secret"):
+            self.add_error(
+                "client_secret",
+                f"You changed the {' and '.join(str(label) for label in moved)}: enter the client secret again. A "
+                "saved secret is only ever sent to the addresses it was entered for.",
+            )
+        return cleaned
 
     def save(self, commit: bool = True):
         application = super().save(commit=False)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from hashlib import sha256
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -18,6 +21,13 @@ def default_api_url() -> str:
     return settings.VISMA_API_URL
 
 
+def validate_visma_url(value: str) -> None:
+    """Only Visma's own hosts over https (and the sandbox on loopback when allowed) may receive secrets or tokens."""
+    from .visma.hosts import validate_visma_url as validate
+
+    validate(value)
+
+
 class ServiceApplication(models.Model):
     """The service application registered in the Visma Developer Portal (client credentials).
 
@@ -31,8 +41,11 @@ class ServiceApplication(models.Model):
     encrypted_secret = models.TextField(blank=True, editable=False)
     secret_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     secret_version = models.PositiveIntegerField(default=0, editable=False)
-    token_url = models.URLField("token URL", default=default_token_url)
-    api_url = models.URLField("API URL", default=default_api_url)
+    secret_binding = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="Client ID, token URL and API host of the saved secret."
+    )
+    token_url = models.URLField("token URL", default=default_token_url, validators=[validate_visma_url])
+    api_url = models.URLField("API URL", default=default_api_url, validators=[validate_visma_url])
     token_lifetime = models.PositiveIntegerField(default=3600, help_text="Seconds, as set in the Developer Portal.")
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -52,9 +65,22 @@ class ServiceApplication(models.Model):
         return bool(self.encrypted_secret)
 
     def set_secret(self, secret: str) -> None:
+        """Call after the other fields are set: the secret is bound to this client ID, token URL and API host."""
         self.encrypted_secret = crypto.encrypt(secret)
         self.secret_set_at = timezone.now()
         self.secret_version += 1
+        self.secret_binding = self.credentials_binding()
+
+    def credentials_binding(self) -> str:
+        """What a secret is entered for. A change of client ID, token URL or API host needs the secret typed again,
+        so a changed URL can never receive the secret saved for another."""
+        api_host = urlsplit(self.api_url or "").netloc.lower()
+        raw = "\n".join([self.client_id or "", self.token_url or "", api_host])
+        return sha256(raw.encode()).hexdigest()
+
+    @property
+    def secret_needs_reentry(self) -> bool:
+        return self.has_secret and self.secret_binding != self.credentials_binding()
 
     def client_secret(self) -> str:
         if not self.encrypted_secret:
@@ -79,6 +105,11 @@ class Tenant(models.Model):
     last_token_error = models.TextField(blank=True)
     last_token_error_at = models.DateTimeField(null=True, blank=True)
     token_failures = models.PositiveIntegerField(default=0, help_text="Token requests failed in a row.")
+    unreachable_since = models.DateTimeField(
+        null=True, blank=True, help_text="Visma could not be reached for this tenant since then (nothing was sent)."
+    )
+    unreachable_failures = models.PositiveIntegerField(default=0, help_text="Calls in a row that could not be sent.")
+    unreachable_probe_at = models.DateTimeField(null=True, blank=True, help_text="When sending is tried again.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -30,9 +30,10 @@ class Incident(models.Model):
         TOKEN = "token", "Token requests failing"
         SYNC = "sync", "Customer sync failing"
         ORDER = "order", "Order failed"
+        UNREACHABLE = "unreachable", "Visma unreachable"
 
     key = models.CharField(max_length=100, help_text='What failed, e.g. "token:3" or "order:17".')
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
     tenant = models.ForeignKey("tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     subject = models.CharField(max_length=255)
     detail = models.TextField(blank=True)
@@ -102,9 +103,18 @@ def failed(
     return incident
 
 
-def recovered(key: str) -> int:
-    """The next success: close the open incident, if any (one UPDATE)."""
-    return Incident.objects.filter(key=key, closed_at__isnull=True).update(closed_at=timezone.now())
+def recovered(key: str, *, announce: str = "") -> int:
+    """The next success: close the open incident, if any (one UPDATE). `announce`: also mail that it is over."""
+    open_incident = Incident.objects.filter(key=key, closed_at__isnull=True).first() if announce else None
+    closed = Incident.objects.filter(key=key, closed_at__isnull=True).update(closed_at=timezone.now())
+    if closed and open_incident is not None:
+        open_incident.subject = announce
+        open_incident.detail = (
+            f"Resolved after {open_incident.failures} failures since "
+            f"{timezone.localtime(open_incident.opened_at):%Y-%m-%d %H:%M %Z}."
+        )
+        _mail(open_incident)
+    return closed
 
 
 def _mail(incident: Incident) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,7 +42,7 @@ def check_connection(tenant: Tenant) -> ConnectionReport:
         [Step("1. Token from Visma Connect"), Step("2. Read customers"), Step("3. Write scope for sales orders")]
     )
     token_step, read_step, write_step = report.steps
-    client = VismaClient(tenant)
+    client = VismaClient(tenant, budget=settings.VISMA_CALL_DEADLINE_SECONDS)  # staff wait for it: one deadline
     try:
         token = client.token()
         expires = datetime.fromtimestamp(token.expires_at, tz=UTC)
@@ -89,6 +91,12 @@ def register_application(*, client_id: str, name: str, secret: str | None, **fie
             setattr(application, key, value)
     if secret:
         application.set_secret(secret)
+    elif application.secret_needs_reentry:
+        raise ValidationError(
+            "The token URL or API URL changed: give the client secret again. A saved secret is only ever sent to the "
+            "addresses it was entered for."
+        )
+    application.full_clean(exclude=["client_id"])
     application.save()
     return application, created
 

@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0003_visma_hosts_secret_binding_reachability'),
+        ("tenants", "0003_visma_hosts_secret_binding_reachability"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='incident',
-            name='kind',
-            field=models.CharField(choices=[('token', 'Token requests failing'), ('sync', 'Customer sync failing'), ('order', 'Order failed'), ('unreachable', 'Visma unreachable')], max_length=12),
+            model_name="incident",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("token", "Token requests failing"),
+                    ("sync", "Customer sync failing"),
+                    ("order", "Order failed"),
+                    ("unreachable", "Visma unreachable"),
+                ],
+                max_length=12,
+            ),
         ),
     ]

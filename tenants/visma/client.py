@@ -1,33 +1,49 @@
-"""THE Visma client: Visma Connect tokens and the Sales Order API v3. The only module that imports requests.
+"""THE Visma client: Visma Connect tokens and the Sales Order API v3, for one tenant at a time.
 
-Every call has a timeout, GETs are retried on 502/503/504, POSTs never are, and no secret or token ever reaches a
-log line or an exception message.
+Every call is checked before it leaves (tenant and application active, host allowed, secret entered for these
+URLs), has an overall deadline, never follows a redirect, and is logged without a secret or a token. What comes
+back from Visma is cleaned before anybody sees it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from hashlib import sha256
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import F
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from . import api_log, notifications
-from .crypto import EncryptionKeyError
-from .models import Tenant
+from .. import api_log, notifications
+from ..crypto import EncryptionKeyError
+from ..models import Tenant
+from . import clock, hosts, remote_text, transport
+from .errors import (
+    Forbidden,
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    Refused,
+    ServerError,
+    TokenRejected,
+    Unauthorized,
+    ValidationRejected,
+    VismaError,
+    VismaUnavailable,
+)
 
-logger = logging.getLogger(__name__)
-USER_AGENT = "visma-order-portal/0.1"
+logger = logging.getLogger("tenants.visma")
 
 TOKEN_HINTS = {
     "invalid_client": "Visma rejected the client ID or secret. Generate a new secret in the Visma Developer Portal "
@@ -36,76 +52,17 @@ TOKEN_HINTS = {
     "tenant has not approved those scopes. Check the API integration in the Developer Portal and the tenant's scopes.",
     "invalid_tenant": "The customer's Integration Administrator has not approved the application in the Visma App "
     "Store. Send them the invitation code from the Developer Portal; approval can take 10-15 minutes to apply.",
-    "unsupported_grant_type": "Visma Connect refused the client_credentials grant for this application.",
-    "invalid_request": "Visma Connect could not read the token request.",
+    "invalid_grant": "Visma Connect refused the grant for this tenant: check that the customer approved the "
+    "application in the Visma App Store and that the tenant ID is theirs.",
+    "unauthorized_client": "Visma Connect does not allow this application to use client credentials. Check the "
+    "application's type in the Visma Developer Portal.",
+    "temporarily_unavailable": "Visma Connect is busy; the portal tries again by itself.",
+    "server_error": "Visma Connect had an internal error; the portal tries again by itself.",
 }
-
-
-class VismaError(Exception):
-    """A failed call to Visma, with what staff and code need; the message never contains a secret or a token."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        request_id: str | None = None,
-        field_errors: dict | None = None,
-        details: list | None = None,
-        retryable: bool = False,
-        hint: str = "",
-    ):
-        super().__init__(message)
-        self.message, self.status, self.code, self.request_id = message, status, code, request_id
-        self.field_errors, self.details = field_errors or {}, details or []
-        self.retryable, self.hint = retryable, hint
-
-    def __str__(self) -> str:
-        parts = [self.message]
-        if self.code:
-            parts.append(f"(Visma code {self.code})")
-        if self.hint:
-            parts.append(self.hint)
-        return " ".join(parts)
-
-
-class TokenRejected(VismaError):
-    pass
-
-
-class Unauthorized(VismaError):
-    pass
-
-
-class Forbidden(VismaError):
-    pass
-
-
-class NotFound(VismaError):
-    pass
-
-
-class ValidationRejected(VismaError):
-    pass
-
-
-class ServerError(VismaError):
-    pass
-
-
-class VismaUnavailable(VismaError):
-    """Nothing was sent (or nothing was done): safe to try again later."""
-
-
-class OutcomeUnknown(VismaError):
-    """A write was sent but no usable answer came back: it may have been carried out."""
-
-
-class RateLimited(VismaError):
-    def __init__(self, message: str, *, retry_after: int, **kwargs):
-        super().__init__(message, retryable=True, **kwargs)
-        self.retry_after = retry_after
+# Only these mean the credentials or the approval are wrong; every other token failure is waited out.
+PERMANENT_TOKEN_ERRORS = {"invalid_client", "invalid_scope", "invalid_grant", "invalid_tenant", "unauthorized_client"}
+REQUEST_ID_HEADERS = ("apigw-requestid", "X-Request-Id")
+CLOCK_RETRY_SECONDS = 60  # a lookup made before Visma's clock was known is asked again when it is this far off
 
 
 @dataclass(frozen=True)
@@ -135,40 +92,6 @@ class CreatedOrder:
     request_id: str | None
 
 
-class _TimeoutAdapter(HTTPAdapter):
-    def send(self, request, **kwargs):
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = (settings.VISMA_CONNECT_TIMEOUT, settings.VISMA_READ_TIMEOUT)
-        return super().send(request, **kwargs)
-
-
-_sessions: dict[int, requests.Session] = {}
-
-
-def session() -> requests.Session:
-    """One session per process: django-q2 forks its workers, and a forked session would share sockets."""
-    pid = os.getpid()
-    if pid not in _sessions:
-        retry = Retry(
-            total=3,
-            connect=3,
-            read=2,
-            status=2,
-            backoff_factor=0.5,
-            status_forcelist=(502, 503, 504),
-            allowed_methods=frozenset({"GET"}),
-            respect_retry_after_header=False,
-            raise_on_status=False,
-        )
-        new = requests.Session()
-        new.headers["User-Agent"] = USER_AGENT
-        adapter = _TimeoutAdapter(max_retries=retry)
-        new.mount("https://", adapter)
-        new.mount("http://", adapter)
-        _sessions[pid] = new
-    return _sessions[pid]
-
-
 def record_call(
     *,
     tenant: Tenant,
@@ -184,6 +107,7 @@ def record_call(
     """One log line and one API-log row per request.
 
     Only the path, status and Visma's own headers are read from the response: never a body with a token in it."""
+    request_id = request_id or (request_id_of(response) if response is not None else None)
     logger.info(
         "visma %s %s tenant=%s status=%s %sms request_id=%s %s",
         method,
@@ -202,7 +126,7 @@ def record_call(
         path=path,
         status=status,
         duration_ms=duration_ms,
-        request_id=request_id or headers.get("X-Request-Id"),
+        request_id=request_id,
         rate_limit_limit=_int(headers.get("X-RateLimit-Limit")),
         rate_limit_remaining=_int(headers.get("X-RateLimit-Remaining")),
         rate_limit_reset=_int(headers.get("X-RateLimit-Reset")),
@@ -210,25 +134,73 @@ def record_call(
     )
 
 
+def request_id_of(response: requests.Response, body=None) -> str | None:
+    """Visma's id for the request: its gateway's `apigw-requestid`, else `X-Request-Id`, else the problem body's
+    `traceId` or `instance`."""
+    for name in REQUEST_ID_HEADERS:
+        if value := response.headers.get(name):
+            return remote_text.clean(value, limit=64)
+    if isinstance(body, dict):
+        for name in ("traceId", "instance"):
+            if isinstance(body.get(name), str) and body[name]:
+                return remote_text.clean(body[name], limit=64)
+    return None
+
+
 _token_locks: dict[str, threading.Lock] = {}
 _token_locks_guard = threading.Lock()
 
 
 class VismaClient:
-    """Calls Visma for one tenant, with that tenant's own token only."""
+    """Calls Visma for one tenant, with that tenant's own token only.
 
-    def __init__(self, tenant: Tenant):
+    `budget`: seconds all of this client's calls together may take (a task's or a page's share); each call also
+    stops at `VISMA_CALL_DEADLINE_SECONDS`.
+    """
+
+    def __init__(self, tenant: Tenant, *, budget: float | None = None):
         self.tenant = tenant
         self.application = tenant.application
         self._log_scope = api_log.current_scope()  # calls from helper threads are logged by this thread
+        self._budget_ends = time.monotonic() + budget if budget else None
+
+    @property
+    def api_host(self) -> str:
+        return urlsplit(self.application.api_url).netloc.lower()
+
+    # --- before anything leaves -----------------------------------------------------------------------------------
+    def _guard(self, url: str) -> None:
+        if not self.tenant.active:
+            raise Refused(f"{self.tenant.name} is deactivated: the portal makes no calls to Visma for it.")
+        if not self.application.active:
+            raise Refused(
+                f"The service application {self.application.name} is deactivated: the portal makes no calls with it."
+            )
+        if problem := hosts.url_problem(url):
+            raise Refused(f"Not sent to {urlsplit(url).netloc or url!r}: {problem}")
+
+    def _deadline(self) -> float:
+        deadline = settings.VISMA_CALL_DEADLINE_SECONDS
+        if self._budget_ends is not None:
+            left = self._budget_ends - time.monotonic()
+            if left < 1:
+                raise VismaUnavailable("No time was left for another call to Visma in this run; it goes on later.")
+            deadline = min(deadline, left)
+        return deadline
 
     # --- tokens ---------------------------------------------------------------------------------------------------
     @property
     def _cache_key(self) -> str:
         scopes = "+".join(sorted(self.tenant.scopes))
-        return f"visma-token:{self.application.pk}:{self.tenant.tenant_id}:{scopes}:{self.application.secret_version}"
+        where = sha256(f"{self.application.token_url}\n{self.api_host}".encode()).hexdigest()[:16]
+        return (
+            f"visma-token:{self.application.pk}:{self.tenant.tenant_id}:{scopes}:"
+            f"{self.application.secret_version}:{where}"
+        )
 
     def token(self) -> TokenInfo:
+        self._guard(self.application.token_url)
+        self._guard(self.application.api_url)  # a token is only worth having for an API it may be sent to
         cached = cache.get(self._cache_key)
         if cached:
             return cached
@@ -259,6 +231,13 @@ class VismaClient:
 
     @sensitive_variables("secret", "form")
     def _fetch_token(self) -> TokenInfo:
+        if self.application.secret_needs_reentry:
+            message = (
+                f"The client ID, token URL or API URL of {self.application.name} changed after its client secret was "
+                "saved. Enter the secret again on the application; until then it is sent nowhere."
+            )
+            self._token_failed(message)
+            raise Refused(message)
         try:
             secret = self.application.client_secret()
         except EncryptionKeyError as exc:
@@ -273,50 +252,46 @@ class VismaClient:
         }
         host = urlsplit(self.application.token_url).netloc
         requested_at = time.time()
-        started = time.monotonic()
         response = None
-        try:
-            for attempt in range(3):  # a token request has no side effect, so server errors may be retried
-                response = session().post(self.application.token_url, data=form, timeout=_token_timeout())
-                if response.status_code < 500 or attempt == 2:
-                    break
-                time.sleep(0.5 * 2**attempt)
-        except requests.RequestException as exc:
-            self._token_failed(f"Could not reach Visma Connect at {host}: {exc.__class__.__name__}.")
-            raise VismaUnavailable(f"Could not reach Visma Connect at {host} ({exc.__class__.__name__}).") from None
-        finally:
-            duration = int((time.monotonic() - started) * 1000)
-            status = response.status_code if response is not None else None
-            record_call(
-                tenant=self.tenant,
-                method="POST",
-                path=urlsplit(self.application.token_url).path,
-                status=status,
-                duration_ms=duration,
-                request_id=None,
-                outcome="token",
-                response=response,
-                scope=self._log_scope,
-            )
-        body = _json_or_none(response)
-        if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-            error = (body or {}).get("error") if isinstance(body, dict) else None
-            description = (body or {}).get("error_description", "") if isinstance(body, dict) else ""
-            if error:
-                message = f"Visma Connect refused the token request: {description or error}"
-                exc = TokenRejected(message, status=response.status_code, code=error, hint=TOKEN_HINTS.get(error, ""))
-            else:
-                exc = VismaUnavailable(
-                    f"Visma Connect at {host} answered HTTP {response.status_code} without a token.",
-                    status=response.status_code,
-                    retryable=True,
+        for attempt in range(3):  # a token request has no side effect, so server errors may be retried
+            started = time.monotonic()
+            try:
+                _, response = transport.send(
+                    "POST", self.application.token_url, deadline=self._deadline(), timeout=_token_timeout(), data=form
                 )
-            self._token_failed(str(exc))
-            raise exc
+            except requests.RequestException as exc:
+                lost = _lost_answer(exc, "POST", host)
+                failure = VismaUnavailable(
+                    f"Could not get a token from Visma Connect: {lost.message}", unreachable=_unreachable(lost)
+                )
+                self._token_failed(str(failure))
+                raise failure from None
+            finally:
+                record_call(
+                    tenant=self.tenant,
+                    method="POST",
+                    path=urlsplit(self.application.token_url).path,
+                    status=response.status_code if response is not None else None,
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                    request_id=None,
+                    outcome="token",
+                    response=response,
+                    scope=self._log_scope,
+                )
+            if response.status_code < 500 or attempt == 2:
+                break
+            time.sleep(0.5 * 2**attempt)
+            response = None
+        body = _json_or_none(response)
+        if response.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+            failure = _token_failure(response, body, host, secret)
+            self._token_failed(str(failure))
+            raise failure
         lifetime = body.get("expires_in")
         lifetime = lifetime if isinstance(lifetime, int) and 60 <= lifetime <= 86400 else 300
         skew = max(60, lifetime // 10)
-        token = TokenInfo(body["access_token"], requested_at + lifetime, body.get("scope", ""))
+        scope = remote_text.clean(body.get("scope", ""), secrets=(secret, body["access_token"]))
+        token = TokenInfo(body["access_token"], requested_at + lifetime, scope)
         cache.set(self._cache_key, token, timeout=max(1, lifetime - skew))
         Tenant.objects.filter(pk=self.tenant.pk).update(
             last_token_at=timezone.now(),
@@ -328,8 +303,6 @@ class VismaClient:
 
     def _token_failed(self, message: str) -> None:
         """Every failed token request ends here: counted on the tenant, and the tenant's incident opened."""
-        from django.db.models import F
-
         Tenant.objects.filter(pk=self.tenant.pk).update(
             last_token_error=message, last_token_error_at=timezone.now(), token_failures=F("token_failures") + 1
         )
@@ -337,34 +310,34 @@ class VismaClient:
 
     # --- API ------------------------------------------------------------------------------------------------------
     def _request(
-        self, method: str, path: str, *, params: dict | None = None, json: dict | None = None, token=None
+        self, method: str, path: str, *, params: dict | None = None, json_body=None, token=None
     ) -> requests.Response:
         """With an explicit `token` (callers in other threads) nothing touches the cache or database, and a 401
         is raised as Unauthorized for the caller to refresh."""
         url = self.application.api_url.rstrip("/") + path
+        self._guard(url)
+        host = urlsplit(url).netloc
         given = token
+        body = None if json_body is None else encode_json(json_body)
         for attempt in (1, 2):
             token = given or self.token()
             headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
-            started = time.monotonic()
+            if body is not None:
+                headers["Content-Type"] = "application/json"
+            started, sent_at = time.monotonic(), timezone.now()
             response = None
             try:
-                response = session().request(method, url, params=params, json=json, headers=headers)
-            except requests.ConnectionError as exc:
-                if method != "GET" and not _never_sent(exc):
-                    raise OutcomeUnknown(
-                        f"The connection to {urlsplit(url).netloc} broke after the request was sent.", retryable=True
-                    ) from None
-                raise VismaUnavailable(_unavailable(exc, urlsplit(url).netloc), retryable=True) from None
-            except requests.Timeout:
-                if method != "GET":
-                    raise OutcomeUnknown(f"{urlsplit(url).netloc} did not answer in time.", retryable=True) from None
-                raise VismaUnavailable(f"{urlsplit(url).netloc} did not answer in time.", retryable=True) from None
-            except requests.RequestException as exc:  # a broken body, too many redirects, …: the answer is lost
-                text = f"The answer from {urlsplit(url).netloc} could not be read ({type(exc).__name__})."
-                if method != "GET":
-                    raise OutcomeUnknown(text, retryable=True) from None
-                raise VismaUnavailable(text, retryable=True) from None
+                _, response = transport.send(
+                    method,
+                    url,
+                    deadline=self._deadline(),
+                    timeout=(settings.VISMA_CONNECT_TIMEOUT, settings.VISMA_READ_TIMEOUT),
+                    params=params,
+                    data=body,
+                    headers=headers,
+                )
+            except requests.RequestException as exc:
+                raise _lost_answer(exc, method, host) from None
             finally:
                 record_call(
                     tenant=self.tenant,
@@ -372,31 +345,39 @@ class VismaClient:
                     path=path,
                     status=response.status_code if response is not None else None,
                     duration_ms=int((time.monotonic() - started) * 1000),
-                    request_id=response.headers.get("X-Request-Id") if response is not None else None,
+                    request_id=None,
                     outcome="sent",
                     response=response,
                     scope=self._log_scope,
                 )
+            if given is None:  # the database and cache belong to the calling thread only
+                clock.observe(self.api_host, response.headers.get("Date"), sent_at, timezone.now())
             if response.status_code == 401 and attempt == 1 and given is None:
                 self.drop_token(token)  # a 401 means nothing was done: one fresh token, one replay
                 continue
-            return self._check(response, method)
+            return self._check(response, method, token)
         raise AssertionError("unreachable")
 
-    def _check(self, response: requests.Response, method: str) -> requests.Response:
+    def _check(self, response: requests.Response, method: str, token: TokenInfo) -> requests.Response:
         status = response.status_code
-        if status < 400:
+        if status < 300:
             return response
-        request_id = response.headers.get("X-Request-Id")
-        body = _json_or_none(response)
-        body = body if isinstance(body, dict) else {}
-        text = body.get("detail") or body.get("title") or f"HTTP {status}"
-        common = {"status": status, "request_id": request_id}
+        raw = _json_or_none(response)
+        body = raw if isinstance(raw, dict) else {}
+        secrets = (token.access_token,)
+        text = remote_text.clean(body.get("detail") or body.get("title") or f"HTTP {status}", secrets=secrets)
+        common = {"status": status, "request_id": request_id_of(response, body)}
+        if status < 400:
+            where = urlsplit(response.headers.get("Location") or "").netloc or "another address"
+            message = f"Visma answered HTTP {status}, a redirect to {where}; the portal does not follow redirects."
+            if method != "GET":
+                raise OutcomeUnknown(message, retryable=True, **common)
+            raise ServerError(message, **common)
         if status == 400:
             raise ValidationRejected(
                 f"Visma rejected the request: {text}",
-                field_errors=body.get("errors"),
-                details=body.get("details"),
+                field_errors=_dict(remote_text.clean_tree(body.get("errors"), secrets=secrets)),
+                details=_list(remote_text.clean_tree(body.get("details"), secrets=secrets)),
                 **common,
             )
         if status == 401:
@@ -411,6 +392,8 @@ class VismaClient:
             )
         if status == 404:
             raise NotFound(f"Visma found nothing there: {text}", **common)
+        if status == 409:
+            raise ValidationRejected(f"Visma refused it as a conflict: {text}", **common)
         if status == 429:
             retry_after = _retry_after(response)
             raise RateLimited(
@@ -426,7 +409,7 @@ class VismaClient:
             raise ServerError(
                 f"Visma answered HTTP {response.status_code} with a body that is not JSON.",
                 status=response.status_code,
-                request_id=response.headers.get("X-Request-Id"),
+                request_id=request_id_of(response),
                 retryable=True,
             )
         return body
@@ -449,7 +432,7 @@ class VismaClient:
             next_page=body.get("nextPage"),
             total_count=body.get("totalCount"),
             rate_limit_remaining=_int(response.headers.get("X-RateLimit-Remaining")),
-            request_id=response.headers.get("X-Request-Id"),
+            request_id=request_id_of(response),
         )
 
     # Reference: GET /api/v3/Inventory
@@ -457,26 +440,119 @@ class VismaClient:
         response = self._request("GET", "/api/v3/Inventory", params={"pageIndex": page_index, "pageSize": page_size})
         return list(self._json(response).get("value") or [])
 
-    # Reference: POST /api/v3/SalesOrders -> 201 with Location .../SalesOrders/{type}/{orderId}
+    # Reference: POST /api/v3/SalesOrders -> 201 with location .../SalesOrders/{type}/{orderId}
     def create_sales_order(self, payload: dict) -> CreatedOrder:
-        response = self._request("POST", "/api/v3/SalesOrders", json=payload)
-        location = response.headers.get("Location", "")
+        response = self._request("POST", "/api/v3/SalesOrders", json_body=payload)
+        location = response.headers.get("Location", "")  # Visma's own host for it may differ: only its path is read
         parts = urlsplit(location).path.rstrip("/").split("/")
         if response.status_code != 201 or len(parts) < 2 or not parts[-1] or not parts[-2]:
-            raise OutcomeUnknown(f"Visma answered HTTP {response.status_code} without a usable Location header.")
-        return CreatedOrder(parts[-2], parts[-1], location, response.headers.get("X-Request-Id"))
+            raise OutcomeUnknown(
+                f"Visma answered HTTP {response.status_code} without a usable Location header.",
+                request_id=request_id_of(response),
+            )
+        return CreatedOrder(
+            remote_text.clean(parts[-2], limit=2), remote_text.clean(parts[-1], limit=15), "", request_id_of(response)
+        )
 
-    # Reference: GET /api/v3/SalesOrders?customerId=&modifiedSince=
-    def find_sales_orders(self, customer_id: str, modified_since: datetime, page_size: int = 100) -> list[dict]:
-        orders, page_index = [], 0
-        since = modified_since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    # Reference: GET /api/v3/SalesOrders?customerId=&modifiedSince=&orderBy=
+    def find_sales_orders(
+        self, customer_id: str, modified_since: datetime, page_size: int = 100, *, _again: bool = False
+    ) -> list[dict]:
+        """The customer's orders changed since `modified_since` (our clock; asked in Visma's), oldest first.
+
+        Paged by creation time, which never changes: an order modified while we page can only be read twice."""
+        orders, seen, page_index = [], set(), 0
+        offset_used = clock.offset(self.api_host)
+        since = (modified_since + offset_used).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         while True:
-            params = {"customerId": customer_id, "modifiedSince": since, "pageSize": page_size, "pageIndex": page_index}
+            params = {
+                "customerId": customer_id,
+                "modifiedSince": since,
+                "orderBy": "created asc",
+                "pageSize": page_size,
+                "pageIndex": page_index,
+            }
             body = self._json(self._request("GET", "/api/v3/SalesOrders", params=params))
-            orders.extend(body.get("value") or [])
-            if not body.get("nextPage"):
+            drift = abs((clock.offset(self.api_host) - offset_used).total_seconds())
+            if page_index == 0 and drift > CLOCK_RETRY_SECONDS and not _again:  # Visma's clock was not what we knew
+                return self.find_sales_orders(customer_id, modified_since, page_size, _again=True)
+            for order in body.get("value") or []:
+                key = (order.get("type"), order.get("orderId")) if isinstance(order, dict) else None
+                if key not in seen:
+                    seen.add(key)
+                    orders.append(order)
+            if not body.get("nextPage") or not body.get("value"):
                 return orders
             page_index += 1
+
+
+def encode_json(payload) -> bytes:
+    """JSON with every Decimal written as the number it is (never through a float)."""
+    numbers: list[str] = []
+    nonce = secrets.token_hex(8)  # no text typed by staff can look like a placeholder
+
+    def placeholders(value):
+        if isinstance(value, Decimal):
+            numbers.append(format(value, "f"))
+            return f"\x00{nonce}:{len(numbers) - 1}\x00"
+        if isinstance(value, dict):
+            return {k: placeholders(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [placeholders(v) for v in value]
+        return value
+
+    text = json.dumps(placeholders(payload), ensure_ascii=False, separators=(",", ":"))
+    for index, number in enumerate(numbers):
+        text = text.replace(f'"\\u0000{nonce}:{index}\\u0000"', number, 1)
+    return text.encode()
+
+
+def _token_failure(response: requests.Response, body, host: str, secret: str) -> VismaError:
+    body = body if isinstance(body, dict) else {}
+    error = remote_text.clean(body.get("error"), limit=60) if isinstance(body.get("error"), str) else ""
+    description = remote_text.clean(body.get("error_description") or "", secrets=(secret,))
+    status = response.status_code
+    common = {"status": status, "code": error or None, "hint": TOKEN_HINTS.get(error, "")}
+    if 300 <= status < 400:
+        return Refused(
+            f"Visma Connect at {host} answered with a redirect; the portal never sends the secret anywhere else.",
+            status=status,
+        )
+    if error in PERMANENT_TOKEN_ERRORS:
+        return TokenRejected(f"Visma Connect refused the token request: {description or error}", **common)
+    if status == 429:
+        retry_after = _retry_after(response)
+        return RateLimited(
+            f"Visma Connect is limiting token requests; retry after {retry_after} s.", retry_after=retry_after, **common
+        )
+    what = f": {description or error}" if error else " without a token"
+    return VismaUnavailable(f"Visma Connect at {host} answered HTTP {status}{what}.", **common)
+
+
+def _lost_answer(exc: requests.RequestException, method: str, host: str) -> VismaError:
+    """A call that ended without an answer: never sent (Visma unreachable), sent but unanswered (a write's outcome
+    is then unknown), or cut off by its deadline."""
+    call = getattr(exc, "visma_call", None)
+    sent = call is None or call.sent
+    if call is not None and call.expired:
+        text = f"{host} did not finish answering within {settings.VISMA_CALL_DEADLINE_SECONDS:g} s."
+    elif isinstance(exc, requests.exceptions.SSLError):
+        text = f"The secure connection to {host} failed ({type(exc).__name__})."
+    elif isinstance(exc, requests.Timeout):
+        text = f"{host} did not answer in time."
+    elif isinstance(exc, requests.ConnectionError):
+        text = _unavailable(exc, host) if sent else f"Could not reach {host}."
+    else:  # a broken body, a bad chunk, …: the answer is lost
+        text = f"The answer from {host} could not be read ({type(exc).__name__})."
+    if not sent:
+        return VismaUnavailable(f"{text} Nothing was sent.", unreachable=True)
+    if method != "GET":
+        return OutcomeUnknown(f"{text} The request was sent, so Visma may have carried it out.", retryable=True)
+    return VismaUnavailable(text)
+
+
+def _unreachable(exc: VismaError) -> bool:
+    return isinstance(exc, VismaUnavailable) and exc.unreachable
 
 
 def _token_timeout() -> tuple[float, float]:
@@ -499,13 +575,8 @@ def _unavailable(exc: requests.ConnectionError, host: str) -> str:
     if "ReadTimeout" in text or "Read timed out" in text:
         return f"{host} did not answer in time, also when asked again."
     if "reset" in text.lower() or "aborted" in text.lower() or "RemoteDisconnected" in text:
-        return f"{host} closed the connection without answering, also when asked again."
-    return f"Could not reach {host}."
-
-
-def _never_sent(exc: requests.ConnectionError) -> bool:
-    text = repr(exc.args[0]) if exc.args else ""
-    return "NewConnectionError" in text or "NameResolutionError" in text or "Connection refused" in text
+        return f"{host} closed the connection without answering."
+    return f"The connection to {host} broke."
 
 
 def _json_or_none(response: requests.Response):
@@ -513,6 +584,14 @@ def _json_or_none(response: requests.Response):
         return response.json()
     except ValueError:
         return None
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _int(value) -> int | None:

@@ -14,6 +14,7 @@ from tenants import crypto
 from tenants.models import ServiceApplication, Tenant
 from tenants.services import check_connection
 from tenants.visma import TokenRejected, VismaClient, VismaUnavailable
+from tests.conftest import SANDBOX_SECRET
 
 pytestmark = pytest.mark.django_db
 CANARY = "canary-secret-7f3a9c"
@@ -91,6 +92,7 @@ def test_token_errors_explain_what_to_do_and_keep_visma_code(sandbox, applicatio
 
 def test_unreachable_token_endpoint_names_the_host(application, tenant):
     application.token_url = "http://127.0.0.1:9/connect/token"
+    application.set_secret(SANDBOX_SECRET)  # a changed URL needs the secret entered again
     application.save()
     tenant.refresh_from_db()
     with pytest.raises(VismaUnavailable, match=r"127\.0\.0\.1:9"):

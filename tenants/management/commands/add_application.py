@@ -39,14 +39,17 @@ class Command(BaseCommand):
         secret = None if keep_secret else self._read_secret()
         if not keep_secret and not secret:
             raise CommandError("No client secret given.")
-        application, created = register_application(
-            client_id=client_id,
-            name=name,
-            secret=secret,
-            token_url=options["token_url"],
-            api_url=options["api_url"],
-            token_lifetime=options["token_lifetime"],
-        )
+        try:
+            application, created = register_application(
+                client_id=client_id,
+                name=name,
+                secret=secret,
+                token_url=options["token_url"],
+                api_url=options["api_url"],
+                token_lifetime=options["token_lifetime"],
+            )
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
         if not application.has_secret:
             raise CommandError("The application has no client secret yet; run again without --keep-secret.")
         verb = "Registered" if created else "Updated"

@@ -1,0 +1,230 @@
+"""Exactly once against a Visma stricter than the portal expects: TLS, late commits, clock skew, outages, slow
+answers. Every test talks to the sandbox over real HTTP(S) on loopback."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from orders import services
+from orders.models import SalesOrder, SalesOrderLine
+from sandbox.seed import TENANT_FULL
+from sandbox.server import SandboxServer
+from tenants.api_log import ApiCall
+from tenants.models import Customer, ServiceApplication, Tenant
+from tenants.notifications import Incident
+from tenants.visma import OutcomeUnknown, VismaClient, VismaUnavailable
+from tests.conftest import SANDBOX_SECRET
+
+pytestmark = pytest.mark.django_db
+State = SalesOrder.State
+POST = {"method": "POST", "path": "/api/v3/SalesOrders"}
+
+
+@pytest.fixture(scope="module")
+def tls_server():
+    with SandboxServer(client_secret=SANDBOX_SECRET, customers=40, tls=True) as server:
+        yield server
+
+
+@pytest.fixture
+def tls_tenant(tls_server, settings):
+    tls_server.state.reset()
+    tls_server.state.rotate_client_secret(SANDBOX_SECRET)
+    settings.VISMA_CA_BUNDLE = tls_server.ca_path
+    application = ServiceApplication(
+        name="Portal (TLS sandbox)",
+        client_id="portal-demo-app",
+        token_url=tls_server.token_url,
+        api_url=tls_server.api_url,
+    )
+    application.set_secret(SANDBOX_SECRET)
+    application.save()
+    return Tenant.objects.create(application=application, tenant_id=TENANT_FULL, name="Nordlys Handel AS")
+
+
+def make_order(tenant, number="10000") -> SalesOrder:
+    customer, _ = Customer.objects.get_or_create(
+        tenant=tenant, number=number, defaults={"name": f"Kunde {number}", "status": "Active"}
+    )
+    order = SalesOrder.objects.create(tenant=tenant, customer=customer)
+    SalesOrderLine.objects.create(order=order, position=1, inventory_id="STOCK-100", quantity=Decimal("2"))
+    return order
+
+
+def send(order) -> SalesOrder:
+    assert services.queue(order)
+    services.submit(order.pk)
+    order.refresh_from_db()
+    return order
+
+
+def make_due(order) -> None:
+    SalesOrder.objects.filter(pk=order.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+
+def posts(server) -> int:
+    return sum(1 for r in server.state.request_log() if r["method"] == "POST" and r["path"] == "/api/v3/SalesOrders")
+
+
+def wait_for(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# 1. The transport sends a POST once per attempt, also when TLS breaks while the answer is read.
+def test_tls_garbage_after_a_post_is_one_post_and_the_order_is_found(tls_server, tls_tenant):
+    tls_server.state.set_faults([{**POST, "kind": "tls_garbage", "times": 3}])
+    order = make_order(tls_tenant)
+    with pytest.raises(OutcomeUnknown):
+        VismaClient(tls_tenant).create_sales_order({"type": "SO", "customer": {"id": "10000"}})
+    assert posts(tls_server) == 1 and len(tls_server.state.orders()) == 1
+
+    order = send(order)
+    assert order.state == State.SUBMITTED
+    assert len(tls_server.state.orders()) == 2 and posts(tls_server) == 2  # one each: nothing sent twice
+
+
+def test_tls_verification_stays_on(tls_server, tls_tenant, settings):
+    settings.VISMA_CA_BUNDLE = ""
+    with pytest.raises(VismaUnavailable, match="secure connection"):
+        VismaClient(tls_tenant).token()
+
+
+# 2. After a lost answer the order is only looked up until its POST is ORDER_RESEND_AFTER_SECONDS old.
+def test_an_order_visma_commits_late_is_looked_up_not_sent_again(sandbox, tenant, settings):
+    settings.ORDER_RESEND_AFTER_SECONDS = 600
+    sandbox.state.set_faults([{**POST, "kind": "commit_after", "delay": 1.0, "times": 1}])
+    order = send(make_order(tenant))
+    assert order.state == State.SUBMITTING and "not sent again before" in order.last_error
+    for _ in range(3):  # however often the worker or the sweeper comes back before the commit
+        make_due(order)
+        services.sweep()
+        order.refresh_from_db()
+        assert order.state == State.SUBMITTING and posts(sandbox) == 1
+    assert wait_for(lambda: sandbox.state.orders())
+    make_due(order)
+    services.sweep()
+    order.refresh_from_db()
+    assert order.state == State.SUBMITTED and len(sandbox.state.orders()) == 1 and posts(sandbox) == 1
+
+
+def test_cancel_waits_out_the_resend_window(sandbox, tenant, settings, order_clerk):
+    settings.ORDER_RESEND_AFTER_SECONDS = 600
+    settings.ORDER_MAX_ATTEMPTS = 1
+    sandbox.state.set_faults([{**POST, "kind": "reset", "times": 1}])
+    order = send(make_order(tenant))
+    SalesOrder.objects.filter(pk=order.pk).update(state=State.FAILED)  # e.g. given up, staff now want it gone
+    order.refresh_from_db()
+    cancelled, message = services.cancel(order, order_clerk)
+    assert not cancelled and "can be cancelled from" in message
+    settings.ORDER_RESEND_AFTER_SECONDS = 0
+    assert services.cancel(order, order_clerk) == (True, "")
+
+
+def test_after_the_resend_window_a_lost_post_is_sent_again_once(sandbox, tenant, settings):
+    settings.ORDER_RESEND_AFTER_SECONDS = 1
+    sandbox.state.set_faults([{**POST, "kind": "reset", "times": 1}])  # nothing created
+    order = send(make_order(tenant))
+    assert order.state == State.SUBMITTING
+    time.sleep(1.1)
+    make_due(order)
+    services.sweep()  # looked up, not found, window over: queued to be sent again
+    make_due(order)
+    services.submit(order.pk)
+    order.refresh_from_db()
+    assert order.state == State.SUBMITTED and len(sandbox.state.orders()) == 1 and posts(sandbox) == 2
+
+
+# 3. The lookup searches under every customer a POST went out for.
+def test_lookup_searches_the_customer_the_post_was_sent_for(sandbox, tenant, settings):
+    settings.ORDER_RESEND_AFTER_SECONDS = 600
+    sandbox.state.set_faults([{**POST, "kind": "commit_after", "delay": 0.5, "times": 1}])
+    order = send(make_order(tenant, "10000"))
+    other = Customer.objects.create(tenant=tenant, number="10001", name="Kunde 1", status="Active")
+    SalesOrder.objects.filter(pk=order.pk).update(customer=other)  # changed behind the form (admin, import)
+    assert wait_for(lambda: sandbox.state.orders())
+    make_due(order)
+    services.sweep()
+    order.refresh_from_db()
+    assert order.state == State.SUBMITTED and posts(sandbox) == 1
+
+
+# 4. Visma's clock, not ours, decides what "modified since" means.
+def test_lookup_finds_the_order_when_the_portal_clock_runs_ahead(sandbox, tenant):
+    sandbox.state.clock_offset = -15 * 60  # Visma is a quarter of an hour behind the portal
+    sandbox.state.set_faults([{**POST, "kind": "accept_then_drop", "times": 1}])
+    order = send(make_order(tenant))
+    assert order.state == State.SUBMITTED and posts(sandbox) == 1
+
+
+# 6. An outage pauses the tenant's sending instead of using up attempts; one incident, one e-mail each way.
+def test_an_outage_longer_than_every_backoff_loses_nothing_and_mails_twice(sandbox, tenant, settings):
+    settings.ALERT_EMAILS = ["ops@example.com"]
+    settings.ORDER_MAX_ATTEMPTS = 2
+    orders = [make_order(tenant) for _ in range(5)]
+    VismaClient(tenant).token()  # a token in hand: the outage hits the orders, not the token request
+    sandbox.pause()
+    try:
+        for order in orders:
+            assert services.queue(order)
+        for _ in range(settings.ORDER_MAX_ATTEMPTS + 4):  # more rounds than attempts and backoffs allow
+            for order in orders:
+                make_due(order)
+                Tenant.objects.filter(pk=tenant.pk).update(unreachable_probe_at=timezone.now())
+                services.submit(order.pk)
+        for order in orders:
+            order.refresh_from_db()
+            assert order.state == State.QUEUED and order.attempts == 0
+            assert order.last_error.startswith("Visma unreachable since")
+        tenant.refresh_from_db()
+        assert tenant.unreachable_since is not None
+        assert Incident.objects.filter(kind=Incident.Kind.UNREACHABLE).count() == 1
+        assert len(mail.outbox) == 1
+    finally:
+        sandbox.resume()
+    Tenant.objects.filter(pk=tenant.pk).update(unreachable_probe_at=timezone.now())
+    for order in orders:
+        make_due(order)
+        services.submit(order.pk)
+    assert sorted(SalesOrder.objects.values_list("state", flat=True)) == [State.SUBMITTED] * 5
+    assert len(sandbox.state.orders()) == 5 and posts(sandbox) == 5
+    assert not Incident.objects.filter(kind=Incident.Kind.UNREACHABLE, closed_at__isnull=True).exists()
+    assert len(mail.outbox) == 2 and "reachable again" in mail.outbox[1].subject
+
+
+# 8. Visma's own request id header is the one shown.
+def test_the_gateway_request_id_is_recorded(sandbox, tenant):
+    order = send(make_order(tenant))
+    created = order.attempts_log.get(kind="post")
+    assert created.request_id and created.request_id == sandbox.state.request_log()[-1].get(
+        "request_id", created.request_id
+    )
+    assert ApiCall.objects.filter(path="/api/v3/SalesOrders").exclude(request_id="").exists()
+
+
+# 9. No call can hang on an answer that trickles in.
+def test_a_slow_drip_answer_is_cut_at_the_deadline(sandbox, tenant, settings):
+    settings.VISMA_CALL_DEADLINE_SECONDS = 0.5
+    sandbox.state.set_faults([{"method": "GET", "path": "/api/v3/Customers", "kind": "slow_drip", "delay": 0.2}])
+    client = VismaClient(tenant)
+    client.token()
+    with pytest.raises(VismaUnavailable, match="did not finish answering within"):
+        client.get_customers(0, 100)
+
+
+def test_a_slow_drip_answer_to_a_post_is_an_unknown_outcome(sandbox, tenant, settings):
+    settings.VISMA_CALL_DEADLINE_SECONDS = 0.5
+    settings.ORDER_RESEND_AFTER_SECONDS = 600
+    sandbox.state.set_faults([{**POST, "kind": "slow_drip", "delay": 0.2, "times": 1}])
+    order = send(make_order(tenant))
+    assert order.state == State.SUBMITTED and posts(sandbox) == 1  # looked up and found after the cut
