@@ -42,4 +42,5 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # No context processors that touch the database: the database may be why we are here.
     from django.template import loader
 
-    return HttpResponse(loader.get_template("500.html").render(), status=500)
+    context = {"posted": request.method not in ("GET", "HEAD", "OPTIONS")}
+    return HttpResponse(loader.get_template("500.html").render(context), status=500)

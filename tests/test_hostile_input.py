@@ -12,12 +12,15 @@ import itertools
 import json
 import re
 import uuid
+from contextlib import contextmanager
 from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
@@ -828,3 +831,85 @@ def test_payload_json_is_json_with_exact_numbers():
     assert payload.to_json(plain) == json.dumps(plain, ensure_ascii=False)
     with pytest.raises(ValueError):
         payload.to_json({"n": Decimal("NaN")})
+
+
+@contextmanager
+def database_read_only():
+    """Every write refused, as with a full disk or a database switched to read-only."""
+    on, off = {
+        "sqlite": ("PRAGMA query_only = ON", "PRAGMA query_only = OFF"),
+        "postgresql": ("SET default_transaction_read_only = on", "SET default_transaction_read_only = off"),
+    }[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(on)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(off)
+
+
+@contextmanager
+def cache_table_unusable():
+    """The cache's table cannot be read or written (locked, or gone); the rest of the database works."""
+    table = connection.ops.quote_name(django_settings.CACHES["default"]["LOCATION"])
+    away = connection.ops.quote_name("portal_cache_away")
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} RENAME TO {away}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {away} RENAME TO {table}")
+
+
+NOT_SAVED = "Nothing was saved: the database could not be written just now"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("trouble", [database_read_only, cache_table_unusable])
+def test_a_database_error_keeps_a_new_order_on_the_form(clerk, customer, trouble):
+    url = reverse("orders:order-create") + f"?tenant={customer.tenant_id}"
+    typed = {"customer_order": "PO-KEEP", "description": "Typed with care", "action": "submit", "form_token": "cd" * 16}
+    data = order_data(customer, header=typed, line={"inventory_id": "STOCK-100", "quantity": "3,5"})
+    with trouble():
+        response = clerk.post(url, data)
+    html = response.content.decode()
+    assert response.status_code == 200 and NOT_SAVED in html
+    assert 'value="PO-KEEP"' in html and 'value="Typed with care"' in html and 'value="3,5"' in html
+    assert SalesOrder.objects.count() == 0
+    token = re.search(r'name="form_token" value="(\w+)"', html).group(1)
+    response = clerk.post(url, {**data, "action": "draft", "form_token": token})
+    assert response.status_code == 302 and SalesOrder.objects.get().customer_order == "PO-KEEP"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_keeps_an_edit_on_the_form(clerk, customer, draft):
+    url = reverse("orders:order-edit", args=[draft.pk])
+    data = order_data(customer, header={"description": "Changed"}, line={"quantity": "4"})
+    data.update({"lines-INITIAL_FORMS": "1", "lines-0-id": str(draft.lines.get().pk)})
+    with database_read_only():
+        response = clerk.post(url, data)
+    html = response.content.decode()
+    assert response.status_code == 200 and NOT_SAVED in html and 'value="Changed"' in html
+    draft.refresh_from_db()
+    assert draft.description == "" and draft.lines.get().quantity == 1
+
+
+def test_a_form_sent_again_while_the_first_is_unsaved_stays_on_the_form(clerk, customer):
+    from django.core.cache import cache
+
+    cache.add("order-form:" + "ef" * 16, 0)
+    url = reverse("orders:order-create") + f"?tenant={customer.tenant_id}"
+    response = clerk.post(url, order_data(customer, header={"customer_order": "PO-AGAIN", "form_token": "ef" * 16}))
+    html = response.content.decode()
+    assert response.status_code == 200 and "This form was sent twice" in html and 'value="PO-AGAIN"' in html
+    assert SalesOrder.objects.count() == 0
+
+
+def test_the_error_page_after_a_post_does_not_say_nothing_was_lost(rf):
+    from core.views import server_error
+
+    assert b"Nothing you entered has been lost" in server_error(rf.get("/orders/")).content
+    page = server_error(rf.post("/orders/new/")).content.decode()
+    assert "Nothing you entered has been lost" not in page and "may not have been saved" in page
