@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import health
+from . import health, security
+
+# The login form tells how many wrong passwords are left before a lock once it is this few.
+WARN_ATTEMPTS_LEFT = 3
 
 
 @login_not_required
@@ -28,6 +33,29 @@ def health_check(request: HttpRequest) -> JsonResponse:
         "queued_tasks": cluster["queued"],
     }
     return JsonResponse(body, status=200 if ok else 503)
+
+
+class LoginView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        if self.request.method == "POST" and (username := form.data.get("username", "")):
+            parameter, left = security.attempts_left(self.request, username)
+            if 0 < left <= WARN_ATTEMPTS_LEFT:
+                locked = "this user name is" if parameter == "username" else "log-ins from your network address are"
+                form.add_error(
+                    None,
+                    f"{left} more wrong password{'s' if left > 1 else ''} and {locked} locked for "
+                    f"{security.lockout_minutes()} minutes.",
+                )
+        return super().form_invalid(form)
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, "You have been logged out.")
+        return response
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

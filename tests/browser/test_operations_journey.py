@@ -25,11 +25,23 @@ def test_from_the_dashboard_to_the_calls_of_a_sync_and_the_audit_trail(page, san
     assert page.console_errors == [], page.console_errors
 
 
-def test_five_wrong_passwords_lock_the_login_with_a_clear_message(page, viewer):
-    for _ in range(5):
+def test_wrong_passwords_warn_then_lock_the_login_with_a_clear_message(page, settings, viewer):
+    limit = settings.LOGIN_FAILURE_LIMITS["username"]
+    for _ in range(limit - 1):
         log_in(page, viewer.username, "wrong-password")
+    page.get_by_text("1 more wrong password and this user name is locked").wait_for()
+    log_in(page, viewer.username, "wrong-password")
     page.get_by_text("even with the right password").wait_for()
     log_in(page, viewer.username, PASSWORD)
     page.get_by_text("even with the right password").wait_for()
     assert "/login/" in page.url
     screenshot(page, "operations-locked-out")
+
+
+def test_logging_out_says_so(page, viewer):
+    log_in(page, viewer.username, PASSWORD)
+    page.get_by_role("button", name=viewer.username).click()
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_text("You have been logged out.").wait_for()
+    assert "/login/" in page.url
+    assert page.console_errors == [], page.console_errors

@@ -1,4 +1,5 @@
-"""Hardened login (lockout), session lifetime, CSRF on every form, and a clean deployment check."""
+"""Hardened login (throttling per user name and per address), session lifetime, CSRF on every form, and a clean
+deployment check."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from core.security import client_ip
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -22,46 +24,130 @@ ROOT = Path(__file__).resolve().parents[2]
 WRONG = "wrong-canary-password-42"
 
 
-def log_in(client: Client, username: str, password: str):
-    return client.post(reverse("login"), {"username": username, "password": password})
+USER_LIMIT = settings.LOGIN_FAILURE_LIMITS["username"]
+ADDRESS_LIMIT = settings.LOGIN_FAILURE_LIMITS["ip_address"]
 
 
-def test_the_sixth_attempt_after_five_wrong_passwords_is_refused_even_with_the_right_one(viewer):
+def log_in(client: Client, username: str, password: str, address: str = "127.0.0.1", **headers):
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address, **headers)
+
+
+def test_the_limits_are_per_user_name_and_per_address():
+    assert (USER_LIMIT, ADDRESS_LIMIT) == (10, 20)
+    assert settings.AXES_COOLOFF_TIME.total_seconds() == 15 * 60
+
+
+def test_wrong_passwords_from_many_addresses_lock_the_user_name_even_for_the_right_password(viewer):
     client = Client()
-    for _ in range(4):
-        response = log_in(client, viewer.username, WRONG)
+    for n in range(1, USER_LIMIT):
+        response = log_in(client, viewer.username, WRONG, address=f"10.0.0.{n}")
         assert response.status_code == 200 and b"Please enter a correct username and password" in response.content
-    fifth = log_in(client, viewer.username, WRONG)
-    assert fifth.status_code == 429
-    sixth = log_in(client, viewer.username, PASSWORD)
-    assert sixth.status_code == 429
-    assert b"locked for 30 minutes, even with the right password" in sixth.content
-    assert b'name="username"' in sixth.content  # still the login page, with the reason on it
+    assert log_in(client, viewer.username, WRONG, address="10.0.1.1").status_code == 429
+    locked = log_in(client, viewer.username, PASSWORD, address="10.0.2.2")
+    assert locked.status_code == 429
+    assert b"this user name is locked for 15 minutes, even with the right password" in locked.content
+    assert b'name="username"' in locked.content  # still the login page, with the reason on it
     assert "_auth_user_id" not in client.session
     assert client.get(reverse("dashboard")).status_code == 302
 
 
+def test_wrong_passwords_for_many_user_names_lock_the_address(viewer):
+    for n in range(ADDRESS_LIMIT):
+        log_in(Client(), f"guess-{n}", WRONG, address="192.0.2.7")
+    locked = log_in(Client(), viewer.username, PASSWORD, address="192.0.2.7")
+    assert locked.status_code == 429
+    assert b"log-ins from your network address are locked for 15 minutes" in locked.content
+    assert log_in(Client(), viewer.username, PASSWORD, address="192.0.2.8").status_code == 302
+
+
+def test_a_lock_ends_after_the_cool_off_and_tries_while_locked_do_not_prolong_it(viewer):
+    for _ in range(USER_LIMIT):
+        log_in(Client(), viewer.username, WRONG)
+    last_failure = AccessAttempt.objects.get(username=viewer.username).attempt_time
+    assert log_in(Client(), viewer.username, WRONG).status_code == 429
+    assert AccessAttempt.objects.get(username=viewer.username).attempt_time == last_failure
+    AccessAttempt.objects.update(attempt_time=last_failure - settings.AXES_COOLOFF_TIME)
+    assert log_in(Client(), viewer.username, PASSWORD).status_code == 302
+
+
+def test_the_login_form_says_how_many_attempts_are_left_when_few_are(viewer):
+    client = Client()
+    for _ in range(USER_LIMIT - 4):
+        assert b"more wrong password" not in log_in(client, viewer.username, WRONG).content
+    assert (
+        b"3 more wrong passwords and this user name is locked for 15 minutes"
+        in log_in(client, viewer.username, WRONG).content
+    )
+    log_in(client, viewer.username, WRONG)
+    assert b"1 more wrong password and this user name is locked" in log_in(client, viewer.username, WRONG).content
+
+
+def test_behind_a_proxy_each_client_is_counted_by_the_address_the_proxy_saw(settings, viewer):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for n in range(ADDRESS_LIMIT):
+        # The load balancer appends the address it saw; what the client put before it is ignored.
+        log_in(Client(), f"guess-{n}", WRONG, address="10.9.9.9", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, 203.0.113.5")
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.5"}
+    assert (
+        log_in(Client(), viewer.username, PASSWORD, address="10.9.9.9", HTTP_X_FORWARDED_FOR="203.0.113.5").status_code
+        == 429
+    )
+    elsewhere = log_in(Client(), viewer.username, PASSWORD, address="10.9.9.9", HTTP_X_FORWARDED_FOR="203.0.113.6")
+    assert elsewhere.status_code == 302  # the load balancer's own address is not locked
+
+
+@pytest.mark.parametrize(
+    ("count", "forwarded", "expected"),
+    [
+        (0, "203.0.113.5", "10.9.9.9"),
+        (1, "", "10.9.9.9"),
+        (1, "1.2.3.4, 203.0.113.5", "203.0.113.5"),
+        (2, "1.2.3.4, 203.0.113.5, 10.1.1.1", "203.0.113.5"),
+        (1, "not-an-address", "10.9.9.9"),
+    ],
+)
+def test_client_ip(settings, rf, count, forwarded, expected):
+    settings.TRUSTED_PROXY_COUNT = count
+    request = rf.get("/", REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+def test_the_lockout_is_logged_with_the_user_name_and_never_the_password(viewer, caplog):
+    for _ in range(USER_LIMIT):
+        log_in(Client(), viewer.username, WRONG)
+    [line] = [r.getMessage() for r in caplog.records if "Locking out" in r.getMessage()]
+    assert f'username: "{viewer.username}"' in line and WRONG not in caplog.text
+
+
 def test_a_successful_login_resets_the_count(viewer):
     client = Client()
-    for _ in range(4):
+    for _ in range(USER_LIMIT - 1):
         log_in(client, viewer.username, WRONG)
     assert log_in(client, viewer.username, PASSWORD).status_code == 302
     client.post(reverse("logout"))
-    for _ in range(4):
+    for _ in range(USER_LIMIT - 1):
         assert log_in(client, viewer.username, WRONG).status_code == 200
     assert log_in(client, viewer.username, PASSWORD).status_code == 302
 
 
+def test_logging_out_says_so(viewer):
+    client = Client()
+    client.force_login(viewer)
+    response = client.post(reverse("logout"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("login")
+    assert b"You have been logged out." in response.content
+
+
 def test_a_locked_user_name_does_not_lock_other_users(viewer, order_clerk):
     client = Client()
-    for _ in range(5):
+    for _ in range(USER_LIMIT):
         log_in(client, viewer.username, WRONG)
     assert log_in(client, order_clerk.username, PASSWORD).status_code == 302
 
 
 def test_the_admin_login_is_locked_too(superuser):
     client = Client()
-    for _ in range(5):
+    for _ in range(USER_LIMIT):
         client.post(reverse("admin:login"), {"username": superuser.username, "password": WRONG})
     response = client.post(reverse("admin:login"), {"username": superuser.username, "password": PASSWORD})
     assert response.status_code == 429
