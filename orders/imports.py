@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +30,7 @@ from .numbers import parse_decimal
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
+MAX_COLUMNS = 100  # room for the known columns and a spreadsheet's empty ones; a longer header is refused unread
 COLUMNS = (
     "reference",
     "customer",
@@ -249,6 +251,16 @@ def parse(text: str) -> ParsedFile:
         header_number, header = next(((n, r) for n, r in records if any(c.strip() for c in r)), (0, []))
         if not header:
             raise ImportRefused([Problem("The file has no header row.")])
+        if len(header) > MAX_COLUMNS:
+            raise ImportRefused(
+                [
+                    Problem(
+                        f"the header has {len(header):,} columns, more than the {MAX_COLUMNS} a file may have "
+                        f"(the columns are: {', '.join(COLUMNS)})",
+                        header_number,
+                    )
+                ]
+            )
         columns = [normalise_column(name) for name in header]
         _check_header(columns, header_number)
         rows = list(_rows(records, columns))
@@ -264,7 +276,7 @@ def _check_header(columns: list[str], row: int) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         problems.append(Problem(f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}", row))
-    unknown = [c for c in columns if c and c not in COLUMNS]
+    unknown = list(dict.fromkeys(c for c in columns if c and c not in COLUMNS))
     if unknown:
         problems.append(
             Problem(
@@ -273,7 +285,7 @@ def _check_header(columns: list[str], row: int) -> None:
                 row,
             )
         )
-    repeated = sorted({c for c in columns if c and columns.count(c) > 1})
+    repeated = sorted(c for c, count in Counter(columns).items() if c and count > 1)
     if repeated:
         problems.append(Problem(f"column{'s' if len(repeated) > 1 else ''} given twice: {', '.join(repeated)}", row))
     if problems:

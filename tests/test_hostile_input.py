@@ -913,3 +913,33 @@ def test_the_error_page_after_a_post_does_not_say_nothing_was_lost(rf):
     assert b"Nothing you entered has been lost" in server_error(rf.get("/orders/")).content
     page = server_error(rf.post("/orders/new/")).content.decode()
     assert "Nothing you entered has been lost" not in page and "may not have been saved" in page
+
+
+@pytest.mark.parametrize("name", ["reference", "quantity_of_something_else", ""])
+def test_a_megabyte_header_is_refused_with_a_clear_message(clerk, customer, name):
+    from orders import imports
+
+    header = ",".join([*CSV_COLUMNS, *[name] * (1024 * 1024 // (len(name) + 1))])
+    content = (header + "\n" + "PO-1,10000,,,,STOCK-100,,1,,\n").encode()
+    assert len(content) > 1024 * 1024
+    with pytest.raises(imports.ImportRefused) as refused:
+        imports.parse(imports.decode(content))
+    [problem] = refused.value.problems
+    assert problem.row == 1 and f"more than the {imports.MAX_COLUMNS} a file may have" in problem.message
+    upload = SimpleUploadedFile("orders.csv", content, content_type="text/csv")
+    response = clerk.post(reverse("orders:order-import"), {"tenant": customer.tenant_id, "file": upload})
+    assert response.status_code == 200 and f"more than the {imports.MAX_COLUMNS} a file may have" in (
+        response.content.decode()
+    )
+
+
+def test_header_problems_are_listed_once_each():
+    from orders import imports
+
+    header = [*CSV_COLUMNS, *["reference", "quantity", "extra"] * 30]
+    with pytest.raises(imports.ImportRefused) as refused:
+        imports.parse(",".join(header) + "\n" + ",".join(["x"] * len(header)) + "\n")
+    assert [str(p) for p in refused.value.problems] == [
+        f"row 1: unknown column: extra (the columns are: {', '.join(imports.COLUMNS)})",
+        "row 1: columns given twice: extra, quantity, reference",
+    ]
