@@ -3,7 +3,8 @@
 An incident opens on the first failure of something (a tenant's token requests, its customer sync, an order) and
 closes on the next success. Only opening it sends mail, to `ALERT_EMAILS`; every later failure while it is open just
 counts. Mail text is built from the portal's own error messages, which never contain secrets, and is scrubbed once
-more on the way out.
+more on the way out. A worker sends it (`tenants.tasks.send_incident_mail`), never the request or task that failed:
+whether it went, or why not, is recorded on the incident.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from core.logging import redact
 
@@ -43,6 +45,10 @@ class Incident(models.Model):
     failures = models.PositiveIntegerField(default=1)
     closed_at = models.DateTimeField(null=True, blank=True)
     mailed_to = models.TextField(blank=True, help_text="Who was told when it opened.")
+    mailed_at = models.DateTimeField(null=True, blank=True, help_text="When the last e-mail about it was sent.")
+    mail_error = models.CharField(
+        max_length=500, blank=True, help_text="Why the last e-mail about it could not be sent; empty once one was."
+    )
 
     class Meta:
         ordering = ["-opened_at"]
@@ -118,6 +124,7 @@ def recovered(key: str, *, announce: str = "") -> int:
 
 
 def _mail(incident: Incident) -> None:
+    """Hand the e-mail about `incident` to a worker."""
     recipients = list(settings.ALERT_EMAILS)
     if not recipients:
         logger.warning("Incident opened (ALERT_EMAILS is empty, nobody mailed): %s", incident.subject)
@@ -132,15 +139,28 @@ def _mail(incident: Incident) -> None:
         f"Opened {timezone.localtime(incident.opened_at):%Y-%m-%d %H:%M %Z}. You get one e-mail per incident: further "
         "failures are counted, not mailed, until the next success closes it.",
     ]
+    subject = redact(f"[Visma portal] {incident.subject}")[:200]
     try:
-        send_mail(
-            subject=redact(f"[Visma portal] {incident.subject}")[:200],
-            message=redact("\n".join(lines)),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=recipients,
-        )
-    except Exception:  # a mail server problem must not fail the order or sync being reported
-        logger.exception("Could not send the e-mail for incident %s", incident.pk)
+        async_task("tenants.tasks.send_incident_mail", incident.pk, subject, redact("\n".join(lines)), recipients)
+    except Exception as exc:  # the broker is down: the failure being reported must still be recorded
+        logger.exception("Could not queue the e-mail for incident %s", incident.pk)
+        _mail_failed(incident.pk, f"Not queued for sending: {exc.__class__.__name__}")
+
+
+def send_mail_now(incident_id: int, subject: str, message: str, recipients: list[str]) -> str:
+    """In a worker: send, and record on the incident whether it went. A failure is raised again, so the worker logs
+    it and, with the database broker, tries again later."""
+    try:
+        send_mail(subject=subject, message=message, from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=recipients)
+    except Exception as exc:
+        _mail_failed(incident_id, f"{exc.__class__.__name__}: {exc}")
+        raise
+    Incident.objects.filter(pk=incident_id).update(mailed_at=timezone.now(), mail_error="")
+    return f"mailed {', '.join(recipients)}"
+
+
+def _mail_failed(incident_id: int, reason: str) -> None:
+    Incident.objects.filter(pk=incident_id).update(mail_error=redact(reason)[:500])
 
 
 # --- what the tenants app reports -----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import sync
+from . import notifications, sync
 
 
 def sync_customers(sync_id: int) -> str:
@@ -22,3 +22,7 @@ def sync_all_tenants() -> str:
         except sync.SyncAlreadyRunning:
             skipped += 1
     return f"{started} started, {skipped} already running"
+
+
+def send_incident_mail(incident_id: int, subject: str, message: str, recipients: list[str]) -> str:
+    return notifications.send_mail_now(incident_id, subject, message, recipients)
