@@ -148,13 +148,13 @@ def _mail(incident: Incident) -> None:
 
 
 def send_mail_now(incident_id: int, subject: str, message: str, recipients: list[str]) -> str:
-    """In a worker: send, and record on the incident whether it went. A failure is raised again, so the worker logs
-    it and, with the database broker, tries again later."""
+    """In a worker: send, and record on the incident whether it went."""
     try:
         send_mail(subject=subject, message=message, from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=recipients)
     except Exception as exc:
+        logger.exception("Could not send the e-mail for incident %s", incident_id)
         _mail_failed(incident_id, f"{exc.__class__.__name__}: {exc}")
-        raise
+        return f"not sent: {exc.__class__.__name__}"
     Incident.objects.filter(pk=incident_id).update(mailed_at=timezone.now(), mail_error="")
     return f"mailed {', '.join(recipients)}"
 
