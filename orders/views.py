@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.dates import filter_day
 from core.text import querystring_without, search_text
 from tenants.inventory import item_suggestions
 from tenants.models import Customer, Tenant
@@ -47,13 +48,6 @@ def _int(value) -> int | None:
         return None
 
 
-def _date(value) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def _order(pk: int) -> SalesOrder:
     return get_object_or_404(SalesOrder.objects.select_related("tenant__application", "customer"), pk=pk)
 
@@ -70,7 +64,11 @@ def order_list(request: HttpRequest) -> HttpResponse:
     query = search_text(request.GET.get("q"))
     state = request.GET.get("state", "")
     state = state if state in State.values else ""
-    date_from, date_to = _date(request.GET.get("from")), _date(request.GET.get("to"))
+    date_from, problem_from = filter_day(request.GET.get("from"), "Order date from")
+    date_to, problem_to = filter_day(request.GET.get("to"), "Order date to")
+    for problem in (problem_from, problem_to):
+        if problem:
+            messages.warning(request, problem)
 
     orders = SalesOrder.objects.all()
     if tenant:

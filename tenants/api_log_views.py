@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
 
+from core.dates import day_problem
 from core.text import querystring_without, search_text
 
 from .api_log import ApiCall
@@ -32,27 +34,32 @@ PERIODS = {
 PAGE_SIZE = 100
 
 
-def _moment(value: str, *, end: bool = False) -> datetime | None:
-    """A datetime-local or date from the filter form, in the staff's time zone; a bare date covers the whole day."""
+def _moment(value: str, label: str, *, end: bool = False) -> tuple[datetime | None, str]:
+    """A datetime-local or date from the filter form, in the staff's time zone; a bare date covers the whole day.
+    (None, why) for what cannot be searched for, (None, "") when empty."""
     value = (value or "").strip()[:32]
+    if not value:
+        return None, ""
     try:
         moment = parse_datetime(value) if "T" in value or " " in value else None
-        day = None if moment else parse_date(value)
+        day = moment.date() if moment else parse_date(value)
     except ValueError:
-        return None
+        moment = day = None
+    if problem := day_problem(day, label, value):
+        return None, problem
     if moment is None:
-        if day is None:
-            return None
         moment = datetime.combine(day, datetime.min.time()) + (timedelta(days=1) if end else timedelta())
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    return (timezone.make_aware(moment) if timezone.is_naive(moment) else moment), ""
 
 
 def filter_calls(params, tenants: list[Tenant]) -> tuple[QuerySet, dict]:
+    """The calls the filter parameters ask for, and what was chosen; `chosen["problems"]` says what was left out."""
     tenant = next((t for t in tenants if str(t.pk) == params.get("tenant")), None)
     status = params.get("status", "")
     period = params.get("period", "")
     context = search_text(params.get("context"))
-    since, until = _moment(params.get("from", "")), _moment(params.get("to", ""), end=True)
+    since, since_problem = _moment(params.get("from", ""), "From")
+    until, until_problem = _moment(params.get("to", ""), "To", end=True)
     calls = ApiCall.objects.select_related("tenant")
     if tenant:
         calls = calls.filter(tenant=tenant)
@@ -73,6 +80,7 @@ def filter_calls(params, tenants: list[Tenant]) -> tuple[QuerySet, dict]:
         "context": context,
         "since": params.get("from", "")[:32] if since else "",
         "until": params.get("to", "")[:32] if until else "",
+        "problems": [problem for problem in (since_problem, until_problem) if problem],
     }
     return calls.order_by("-started_at", "-pk"), chosen
 
@@ -83,6 +91,8 @@ def api_call_list(request: HttpRequest) -> HttpResponse:
     """Every call to Visma, newest first: filter by tenant, status class, time and the work it belonged to."""
     tenants = list(Tenant.objects.order_by("name"))
     calls, chosen = filter_calls(request.GET, tenants)
+    for problem in chosen["problems"]:
+        messages.warning(request, problem)
     page = Paginator(calls, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         **chosen,

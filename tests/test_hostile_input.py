@@ -943,3 +943,28 @@ def test_header_problems_are_listed_once_each():
         f"row 1: unknown column: extra (the columns are: {', '.join(imports.COLUMNS)})",
         "row 1: columns given twice: extra, quantity, reference",
     ]
+
+
+DATES_OUT_OF_RANGE = ["9999-12-31", "0001-01-01", "9999-12-31T23:59", "0001-01-01T00:00", "0001-01-01T00:00+14:00"]
+
+
+@pytest.mark.parametrize("name", ["orders:order-list", "tenants:api-call-list"])
+@pytest.mark.parametrize("parameter", ["from", "to"])
+def test_date_filters_refuse_what_they_cannot_search_with_a_message(clerk, name, parameter):
+    for value in [*DATES_OUT_OF_RANGE, "2026-02-30", "tomorrow"]:
+        response = clerk.get(reverse(name), {parameter: value})
+        assert response.status_code == 200, f"{name} ?{parameter}={value}"
+        warning = [str(m) for m in response.context["messages"]]
+        assert len(warning) == 1 and "the list is shown without it" in warning[0], (value, warning)
+        assert escape(warning[0]) in response.content.decode()
+    for value in ["1900-01-01", "9998-12-31", "2026-06-01"]:
+        response = clerk.get(reverse(name), {parameter: value})
+        assert response.status_code == 200 and not list(response.context["messages"]), value
+
+
+def test_an_api_call_filter_to_the_last_searchable_day_finds_todays_calls(clerk, tenant):
+    from tenants.api_log import ApiCall
+
+    ApiCall.objects.create(tenant=tenant, kind="api", method="GET", path="/api/v3/Customers", status=200)
+    response = clerk.get(reverse("tenants:api-call-list"), {"from": "1900-01-01", "to": "9998-12-31"})
+    assert response.context["page"].paginator.count == 1
