@@ -5,6 +5,9 @@ from __future__ import annotations
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core import checks
+from django.db import DatabaseError
+
+from . import schedules
 
 GENERATE_KEY = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 
@@ -39,3 +42,24 @@ def field_encryption_key(app_configs, **kwargs) -> list[checks.CheckMessage]:
                 )
             )
     return errors
+
+
+@checks.register(checks.Tags.database)
+def readable_schedules(app_configs, databases=None, **kwargs) -> list[checks.CheckMessage]:
+    """Run by `migrate` and `check --database default`: a schedule django-q2 cannot read stops all of them."""
+    if not databases:
+        return []
+    try:
+        rows = schedules.broken()
+    except DatabaseError:  # not migrated yet
+        return []
+    return [
+        checks.Error(
+            f"django-q2 {schedules.describe(row, reason)}. While it exists no schedule runs, the order sweeper "
+            "included.",
+            hint="Correct or delete it in Admin → Django Q → Scheduled tasks; the next migrate recreates the portal's "
+            "own schedules.",
+            id="core.E003",
+        )
+        for row, reason in rows
+    ]

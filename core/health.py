@@ -9,6 +9,8 @@ from django.db import connection
 from django_q.brokers import get_broker
 from django_q.status import Stat
 
+from . import schedules
+
 
 def check_database() -> tuple[bool, str]:
     try:
@@ -46,3 +48,19 @@ def cluster_status() -> dict:
         "queued": queued,
         "detail": "ok" if alive else "no cluster heartbeat",
     }
+
+
+def sweeper_status() -> dict:
+    """The order sweeper's schedule (see core.schedules): {"ok", "detail", "broken"}."""
+    try:
+        return schedules.sweeper_status()
+    except Exception as exc:
+        return {"ok": False, "detail": exc.__class__.__name__, "broken": []}
+
+
+def check_sweeper() -> tuple[bool, str]:
+    """For /health/, which anyone may read: the rows that stop the scheduler are counted, not named."""
+    status = sweeper_status()
+    if broken := len(status["broken"]):
+        return False, f"{status['detail']}; {broken} schedule{'s' if broken > 1 else ''} django-q2 cannot read"
+    return status["ok"], status["detail"]

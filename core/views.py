@@ -22,13 +22,15 @@ def health_check(request: HttpRequest) -> JsonResponse:
     database_ok, database = health.check_database()
     cache_ok, cache = health.check_cache()
     cluster = health.cluster_status()
-    ok = database_ok and cache_ok and cluster["ok"]
+    sweeper_ok, sweeper = health.check_sweeper()
+    ok = database_ok and cache_ok and cluster["ok"] and sweeper_ok
     body = {
         "status": "ok" if ok else "unhealthy",
         "checks": {
             "database": database,
             "cache": cache,
             "cluster": cluster["detail"],
+            "sweeper": sweeper,
         },
         "queued_tasks": cluster["queued"],
     }

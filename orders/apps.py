@@ -3,13 +3,23 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from core.schedules import SWEEPER
+
 
 def ensure_sweeper_schedule(**kwargs) -> None:
+    """Every migrate puts the sweeper's schedule back as it should be, whatever was changed in the admin."""
     from django_q.models import Schedule
 
     Schedule.objects.update_or_create(
-        name="order-sweeper",
-        defaults={"func": "orders.tasks.sweep_orders", "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
+        name=SWEEPER,
+        defaults={
+            "func": "orders.tasks.sweep_orders",
+            "args": None,
+            "kwargs": None,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
     )
 
 

@@ -25,7 +25,7 @@ STUCK_AFTER = timedelta(minutes=15)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     """A fixed number of queries, however many tenants there are."""
-    context = {"cluster": health.cluster_status(), "tenants": [], "incidents": []}
+    context = {"cluster": health.cluster_status(), "sweeper": health.sweeper_status(), "tenants": [], "incidents": []}
     if request.user.has_perm("tenants.view_tenant"):
         context["tenants"] = tenant_rows(with_orders=request.user.has_perm("orders.view_salesorder"))
         context["incidents"] = list(

@@ -12,6 +12,8 @@ def ensure_schedules(**kwargs) -> None:
         name="customer-sync",
         defaults={
             "func": "tenants.tasks.sync_all_tenants",
+            "args": None,
+            "kwargs": None,
             "schedule_type": Schedule.MINUTES,
             "minutes": settings.CUSTOMER_SYNC_MINUTES,
             "repeats": -1,
@@ -21,6 +23,8 @@ def ensure_schedules(**kwargs) -> None:
         name="api-log-prune",
         defaults={
             "func": "tenants.api_log.prune_old_calls",
+            "args": None,
+            "kwargs": None,
             "schedule_type": Schedule.DAILY,
             "repeats": -1,
         },

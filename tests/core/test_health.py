@@ -10,6 +10,11 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
+from django_q.models import Schedule
+
+from core.schedules import SWEEPER
+from orders.apps import ensure_sweeper_schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def test_health_needs_no_login_and_reports_each_check():
     response = Client().get("/health/")
     body = json.loads(response.content)
-    assert set(body["checks"]) == {"database", "cache", "cluster"}
+    assert set(body["checks"]) == {"database", "cache", "cluster", "sweeper"}
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["cache"] == "ok"
 
@@ -41,6 +46,8 @@ def test_health_is_200_while_a_real_cluster_sends_heartbeats():
     if connection.vendor != "sqlite":
         pytest.skip("the cluster subprocess shares the SQLite test database file; other legs cover the broker")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", "DATABASE_URL": f"sqlite:///{database}"}
+    ensure_sweeper_schedule()
+    Schedule.objects.filter(name=SWEEPER).update(next_run=timezone.now())  # due now, not left over from setup
     cluster = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=root,
@@ -56,7 +63,8 @@ def test_health_is_200_while_a_real_cluster_sends_heartbeats():
             response = Client().get("/health/")
         body = json.loads(response.content)
         assert response.status_code == 200, body
-        assert body == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "cluster": "ok"}, "queued_tasks": 0}
+        checks = {"database": "ok", "cache": "ok", "cluster": "ok", "sweeper": "ok"}
+        assert body == {"status": "ok", "checks": checks, "queued_tasks": 0}
     finally:
         cluster.terminate()
         cluster.wait(timeout=30)
