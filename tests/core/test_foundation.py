@@ -32,6 +32,7 @@ def test_tests_cannot_reach_any_host_but_loopback():
 def test_settings_refuse_to_start_without_a_secret_key():
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env["ENV_FILE"] = ""  # a local .env (make run writes one) would supply a key
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env, capture_output=True, text=True
     )
