@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core import health
+from tenants import reachability
 from tenants.models import ApiCall, CustomerSync, Incident, Tenant
 
 from .models import SalesOrder
@@ -76,6 +77,7 @@ def tenant_rows(*, with_orders: bool) -> list[Tenant]:
         tenant.order_total = sum(by_state.values())
         tenant.show_orders = with_orders
         tenant.rate_budget = _budget(tenant, now)
+        tenant.unreachable = reachability.describe(tenant)
     return tenants
 
 

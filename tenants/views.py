@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import services, sync
+from . import reachability, services, sync
 from .forms import ApplicationForm, TenantForm
 from .models import ServiceApplication, Tenant
 
@@ -30,6 +30,7 @@ def tenant_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "last_sync": sync.last_sync(tenant),
         "checklist": services.onboarding_checklist(tenant.application, tenant),
         "customer_count": tenant.customers.filter(removed_at__isnull=True).count(),
+        "unreachable": reachability.describe(tenant),
     }
     return render(request, "tenants/tenant_detail.html", context)
 

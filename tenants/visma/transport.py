@@ -112,7 +112,7 @@ def _retry() -> Retry:
         other=0,  # e.g. a TLS error after the request went out: never, whatever the method
         status=2,
         redirect=0,
-        backoff_factor=0.5,
+        backoff_factor=0.25,
         status_forcelist=(502, 503, 504),
         allowed_methods=frozenset({"GET"}),
         respect_retry_after_header=False,

@@ -60,6 +60,7 @@ def test_an_order_sent_again_that_fails_again_is_a_new_incident(sandbox, order):
 
 def test_retries_before_giving_up_send_nothing(settings, sandbox, order):
     settings.ORDER_MAX_ATTEMPTS = 3
+    settings.ORDER_RESEND_AFTER_SECONDS = 0  # each 500 is looked up, then sent again at once
     SalesOrderLine.objects.filter(order=order).update(inventory_id="STOCK-100")
     sandbox.state.set_faults([{**POST, "kind": "500"}])
     order = send(order)

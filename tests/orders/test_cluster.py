@@ -45,6 +45,7 @@ class Cluster:
             "DATABASE_URL": database_url,
             "ORDER_BACKOFF_SECONDS": "1",
             "ORDER_MAX_ATTEMPTS": "10",
+            "ORDER_RESEND_AFTER_SECONDS": "2",  # scaled down: a lost answer is looked up for 2 s, then resent
             "LOG_LEVEL": "WARNING",
         }
         with open(self.log_path, "ab") as log:
@@ -106,6 +107,7 @@ def test_orders_survive_dropped_answers_server_errors_and_a_killed_cluster(
     monkeypatch.setattr(Conf, "SYNC", False)  # the suite runs tasks in-process; here the cluster must run them
     settings.ORDER_BACKOFF_SECONDS = 1
     settings.ORDER_MAX_ATTEMPTS = 10
+    settings.ORDER_RESEND_AFTER_SECONDS = 2  # the sweeper below runs in this process
     sandbox.state.set_faults(
         [{**POST, "kind": "accept_then_drop", "probability": 0.25}, {**POST, "kind": "500", "probability": 0.2}]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from orders import payload, services
 from orders.models import SalesOrder, SalesOrderLine
@@ -77,7 +78,8 @@ def test_accept_then_drop_is_reconciled_not_reposted(sandbox, order):
     assert [a.outcome for a in order.attempts_log.all()] == ["unknown", "found"]
 
 
-def test_server_error_before_creating_is_looked_up_then_sent_again_once(sandbox, order):
+def test_server_error_before_creating_is_looked_up_then_sent_again_once(sandbox, order, settings):
+    settings.ORDER_RESEND_AFTER_SECONDS = 0  # the wait for a late commit is tested in test_exactly_once_strict
     sandbox.state.set_faults([{**POST, "kind": "500", "times": 1}])
     order = send(order)
     assert order.state == State.QUEUED and len(sandbox.state.orders()) == 0
@@ -123,6 +125,7 @@ def test_worker_killed_while_submitting_is_reconciled_by_the_sweeper(sandbox, or
 
 def test_attempts_run_out_and_the_order_fails_with_the_reason(sandbox, order, settings):
     settings.ORDER_MAX_ATTEMPTS = 1
+    settings.ORDER_RESEND_AFTER_SECONDS = 0
     sandbox.state.set_faults([{**POST, "kind": "503", "probability": 1.0}])
     order = send(order)
     assert order.state == State.FAILED and "Gave up after 1 attempts" in order.last_error
@@ -174,10 +177,10 @@ def test_an_order_visma_creates_after_the_timeout_and_the_lookup_is_found_not_se
     settings.VISMA_READ_TIMEOUT = 0.3
     sandbox.state.set_faults([{**POST, "kind": "slow", "delay": 1.0, "times": 1}])
     order = send(order)
-    assert order.state == State.QUEUED and sandbox.state.orders() == []
+    assert order.state == State.SUBMITTING and sandbox.state.orders() == []  # looked up, and not sent again yet
     assert wait_for(lambda: sandbox.state.orders())
-    SalesOrder.objects.filter(pk=order.pk).update(next_attempt_at=None)
-    services.submit(order.pk)
+    SalesOrder.objects.filter(pk=order.pk).update(next_attempt_at=timezone.now())
+    services.sweep()
     order.refresh_from_db()
     assert order.state == State.SUBMITTED and order.visma_number == "000001"
     assert len(sandbox.state.orders()) == 1
