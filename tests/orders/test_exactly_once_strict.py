@@ -18,7 +18,7 @@ from sandbox.server import SandboxServer
 from tenants.api_log import ApiCall
 from tenants.models import Customer, ServiceApplication, Tenant
 from tenants.notifications import Incident
-from tenants.visma import OutcomeUnknown, VismaClient, VismaUnavailable
+from tenants.visma import OutcomeUnknown, VismaClient, VismaError, VismaUnavailable
 from tests.conftest import SANDBOX_SECRET
 
 pytestmark = pytest.mark.django_db
@@ -204,14 +204,36 @@ def test_an_outage_longer_than_every_backoff_loses_nothing_and_mails_twice(sandb
     assert len(mail.outbox) == 2 and "reachable again" in mail.outbox[1].subject
 
 
-# 8. Visma's own request id header is the one shown.
+# 8. Visma's own request id header is the one shown: apigw-requestid, then X-Request-Id, then the problem body.
 def test_the_gateway_request_id_is_recorded(sandbox, tenant):
     order = send(make_order(tenant))
     created = order.attempts_log.get(kind="post")
-    assert created.request_id and created.request_id == sandbox.state.request_log()[-1].get(
-        "request_id", created.request_id
-    )
-    assert ApiCall.objects.filter(path="/api/v3/SalesOrders").exclude(request_id="").exists()
+    call = ApiCall.objects.get(method="POST", path="/api/v3/SalesOrders")
+    assert created.request_id and call.request_id == created.request_id
+
+
+def test_a_problem_bodys_trace_id_stands_in_for_a_missing_header(application, tenant):
+    from tests.listener import Listener
+
+    with Listener(status=400, body={"title": "Bad", "traceId": "00-4bf92f3577b34da6-01"}) as visma:
+        application.api_url = visma.url
+        application.set_secret(SANDBOX_SECRET)
+        application.save()
+        tenant.refresh_from_db()
+        cache_token(tenant)
+        with pytest.raises(VismaError) as caught:
+            VismaClient(tenant).get_customers(0, 100)
+    assert caught.value.request_id == "00-4bf92f3577b34da6-01"
+
+
+def cache_token(tenant) -> None:
+    """A token in the cache, so the call goes straight to the API under test."""
+    from django.core.cache import cache
+
+    from tenants.visma import TokenInfo
+
+    client = VismaClient(tenant)
+    cache.set(client._cache_key, TokenInfo("test-token", time.time() + 600, "visma.net.erp.salesorder:read"), 600)
 
 
 # 9. No call can hang on an answer that trickles in.
