@@ -5,12 +5,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 
+from core.admin_safety import SafeAdminMixin
+
 from . import editing
 from .models import EDITABLE_STATES, SalesOrder, SalesOrderLine, SubmissionAttempt
 from .numbers import AmountField
 
 
-class SalesOrderLineInline(admin.TabularInline):
+class SalesOrderLineInline(SafeAdminMixin, admin.TabularInline):
     model = SalesOrderLine
     extra = 0
     formfield_overrides = {models.DecimalField: {"form_class": AmountField}}
@@ -25,7 +27,7 @@ class SalesOrderLineInline(admin.TabularInline):
         return super().has_delete_permission(request, obj) and (obj is None or obj.is_editable)
 
 
-class SubmissionAttemptInline(admin.TabularInline):
+class SubmissionAttemptInline(SafeAdminMixin, admin.TabularInline):
     model = SubmissionAttempt
     extra = 0
     can_delete = False
@@ -70,7 +72,7 @@ class SalesOrderAdminForm(forms.ModelForm):
 
 
 @admin.register(SalesOrder)
-class SalesOrderAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+class SalesOrderAdmin(SafeAdminMixin, AuditlogHistoryAdminMixin, admin.ModelAdmin):
     show_auditlog_history_link = True
     list_display = ("reference", "tenant", "customer", "date", "state", "visma_number", "attempts", "created_at")
     list_filter = ("state", "tenant", "status")

@@ -4,6 +4,8 @@ from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin, messages
 
+from core.admin_safety import SafeAdminMixin
+
 from .customer_admin import CustomerAdmin, CustomerSyncAdmin  # noqa: F401 - registers them
 from .models import ServiceApplication, Tenant
 from .ops_admin import ApiCallAdmin, IncidentAdmin  # noqa: F401 - registers them
@@ -55,7 +57,7 @@ class ServiceApplicationForm(forms.ModelForm):
 
 
 @admin.register(ServiceApplication)
-class ServiceApplicationAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+class ServiceApplicationAdmin(SafeAdminMixin, AuditlogHistoryAdminMixin, admin.ModelAdmin):
     show_auditlog_history_link = True
     form = ServiceApplicationForm
     list_display = ("name", "client_id", "active", "secret_set_at", "token_lifetime", "updated_at")
@@ -75,7 +77,7 @@ def test_connection(modeladmin, request, queryset):
 
 
 @admin.register(Tenant)
-class TenantAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+class TenantAdmin(SafeAdminMixin, AuditlogHistoryAdminMixin, admin.ModelAdmin):
     show_auditlog_history_link = True
     actions = [test_connection]
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from core.admin_safety import SafeModelAdmin
+
 from .customer_models import Customer, CustomerSync
 from .sync import SYNCED_FIELDS
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(SafeModelAdmin):
     list_display = ("number", "name", "status", "currency", "tenant", "last_seen_at", "removed_at")
     list_filter = ("tenant", "status", ("removed_at", admin.EmptyFieldListFilter))
     search_fields = ("number", "name", "postal_code")
@@ -22,7 +24,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerSync)
-class CustomerSyncAdmin(admin.ModelAdmin):
+class CustomerSyncAdmin(SafeModelAdmin):
     list_display = ("tenant", "started_at", "trigger", "outcome", "pages", "fetched", "created", "updated", "removed")
     list_filter = ("outcome", "trigger", "tenant")
     list_select_related = ("tenant", "started_by")

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from core.admin_safety import SafeModelAdmin
+
 from .api_log import ApiCall
 from .notifications import Incident
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(SafeModelAdmin):
     """Records of what happened: nobody adds or edits them by hand."""
 
     def has_add_permission(self, request) -> bool:
