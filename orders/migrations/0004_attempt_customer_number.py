@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0003_order_list_index'),
+        ("orders", "0003_order_list_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='submissionattempt',
-            name='customer_number',
-            field=models.CharField(blank=True, help_text='The Visma customer a POST was sent for: a lost answer is looked up there.', max_length=30),
+            model_name="submissionattempt",
+            name="customer_number",
+            field=models.CharField(
+                blank=True,
+                help_text="The Visma customer a POST was sent for: a lost answer is looked up there.",
+                max_length=30,
+            ),
         ),
     ]
