@@ -70,7 +70,17 @@ def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
         raise BadRequest({name: [f"The value '{raw}' is not valid."]}) from None
 
 
-def _page(items: list, query: dict[str, list[str]], base: str, path: str, limit: int, default_size: int = 100) -> dict:
+def _page(
+    items: list,
+    query: dict[str, list[str]],
+    base: str,
+    path: str,
+    limit: int,
+    default_size: int = 100,
+    silent_cap: int | None = None,
+) -> dict:
+    """One page of `items`. `silent_cap` serves at most that many without a 400, from `pageIndex * pageSize` (the
+    requested size) on, and still links the next page while items remain after the ones served."""
     size, index = _int_param(query, "pageSize", min(default_size, limit)), _int_param(query, "pageIndex", 0)
     errors = {}
     if not 1 <= size <= limit:
@@ -82,9 +92,10 @@ def _page(items: list, query: dict[str, list[str]], base: str, path: str, limit:
     last_index = max(0, (len(items) - 1) // size)
     if index > last_index:
         raise BadRequest({"pageIndex": [f"The field pageIndex must be between 0 and {last_index}."]})
-    chunk = items[index * size : (index + 1) * size]
+    served = min(size, silent_cap) if silent_cap else size
+    chunk = items[index * size : index * size + served]
     next_page = None
-    if (index + 1) * size < len(items):
+    if index * size + served < len(items):
         params = {k: v[-1] for k, v in query.items() if k not in ("pageIndex", "pageSize")}
         next_page = f"{base}{path}?{urlencode({**params, 'pageSize': size, 'pageIndex': index + 1})}"
     return {"value": chunk, "nextPage": next_page, "totalCount": len(items)}
@@ -97,7 +108,8 @@ def get_customers(state: SandboxState, tenant_id: str, query: dict, base: str) -
         customers = [
             c for c in customers if text in (c.get("id") or "").lower() or text in (c.get("name") or "").lower()
         ]
-    return 200, {}, _page(customers, query, base, "/api/v3/Customers", state.max_page_size)
+    page = _page(customers, query, base, "/api/v3/Customers", state.max_page_size, silent_cap=state.silent_page_cap)
+    return 200, {}, page
 
 
 def get_inventory(state: SandboxState, query: dict, base: str) -> Response:

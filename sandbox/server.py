@@ -377,13 +377,21 @@ class SandboxServer:
         rate_window: int = 3600,
         max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
         clock_offset: float = 0.0,
+        silent_page_cap: int | None = None,
         faults: list | None = None,
         state_file: str | None = None,
         tls: bool = False,
         quiet: bool = True,
     ):
         self.state = SandboxState(
-            client_secret, customers, token_lifetime, rate_limit, rate_window, max_page_size, clock_offset
+            client_secret,
+            customers,
+            token_lifetime,
+            rate_limit,
+            rate_window,
+            max_page_size,
+            clock_offset,
+            silent_page_cap=silent_page_cap,
         )
         self.state_file, self.quiet = state_file, quiet
         if state_file and Path(state_file).exists():

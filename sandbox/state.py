@@ -92,18 +92,19 @@ class SandboxState:
     max_page_size: int = DEFAULT_MAX_PAGE_SIZE
     clock_offset: float = 0.0
     seed_value: int = 1
+    silent_page_cap: int | None = None  # Customers pages hold at most this many, with no 400 (see api.get_customers)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
-        self._settings = (self.max_page_size, self.clock_offset)
+        self._settings = (self.max_page_size, self.clock_offset, self.silent_page_cap)
         self.pending: list[threading.Timer] = []
         self.reset()
 
     def reset(self) -> None:
-        """Back to the seed data and to the page size limit and clock offset the sandbox was started with."""
+        """Back to the seed data and to the page size limits and clock offset the sandbox was started with."""
         self.cancel_pending()
         with self.lock:
-            self.max_page_size, self.clock_offset = self._settings
+            self.max_page_size, self.clock_offset, self.silent_page_cap = self._settings
             self.client_id = seed.DEMO_CLIENT_ID
             self.granted_scopes = (seed.SCOPE_READ, seed.SCOPE_WRITE)
             self.tenants = {tid: {"name": n, "approved": a, "scopes": s} for tid, (n, a, s) in seed.TENANTS.items()}

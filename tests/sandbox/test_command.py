@@ -49,9 +49,10 @@ def get_token(base: str, **kwargs) -> str:
     return requests.post(f"{base}/connect/token", data=data, timeout=5, **kwargs).json()["access_token"]
 
 
-def test_tls_max_page_size_and_clock_offset_flags():
-    """One run for all three flags: the command takes seconds to start."""
-    with sandbox_command("--tls", "--max-page-size", "100", "--clock-offset", "-172800") as (base, banner):
+def test_tls_max_page_size_silent_page_cap_and_clock_offset_flags():
+    """One run for all four flags: the command takes seconds to start."""
+    flags = ["--tls", "--max-page-size", "100", "--silent-page-cap", "2", "--clock-offset", "-172800"]
+    with sandbox_command(*flags) as (base, banner):
         assert base.startswith("https://127.0.0.1:")
         ca_path = next(line.split()[2] for line in banner if line.startswith("CA certificate"))
         assert "max pageSize   100" in banner and "clock offset   -172800 s" in banner
@@ -59,7 +60,9 @@ def test_tls_max_page_size_and_clock_offset_flags():
             requests.get(f"{base}/_sandbox/health", timeout=5)
         headers = {"Authorization": f"Bearer {get_token(base, verify=ca_path)}"}
         url = f"{base}/api/v3/Customers"
-        assert requests.get(url, params={"pageSize": 100}, headers=headers, verify=ca_path, timeout=5).ok
+        page = requests.get(url, params={"pageSize": 100}, headers=headers, verify=ca_path, timeout=5)
+        assert "silent cap     2 customers per page" in banner
+        assert len(page.json()["value"]) == 2 and page.json()["nextPage"]
         refused = requests.get(url, params={"pageSize": 101}, headers=headers, verify=ca_path, timeout=5)
         assert refused.status_code == 400
         assert refused.json()["errors"] == {"pageSize": ["The field pageSize must be between 1 and 100."]}

@@ -77,6 +77,32 @@ def test_default_limit_is_1000():
         assert api(default, "GET", "/api/v3/Customers", params={"pageSize": 1001}).status_code == 400
 
 
+def test_a_silent_cap_serves_fewer_customers_from_the_asked_offset_and_still_links_the_next_page():
+    with SandboxServer(client_secret=SECRET, customers=25, silent_page_cap=10) as capped:
+        numbers = [c["id"] for c in sorted(capped.state.customers(TENANT_FULL), key=lambda c: c["id"])]
+        first = api(capped, "GET", "/api/v3/Customers", params={"pageSize": 20}).json()
+        assert [c["id"] for c in first["value"]] == numbers[:10]
+        assert first["totalCount"] == 25 and "pageIndex=1" in first["nextPage"]
+        second = api(capped, "GET", "/api/v3/Customers", params={"pageSize": 20, "pageIndex": 1}).json()
+        assert [c["id"] for c in second["value"]] == numbers[20:]  # from 1 * 20: customers 10 to 19 are never served
+        assert second["nextPage"] is None
+        small = api(capped, "GET", "/api/v3/Customers", params={"pageSize": 10, "pageIndex": 1}).json()
+        assert [c["id"] for c in small["value"]] == numbers[10:20] and small["nextPage"]
+
+
+def test_the_silent_cap_can_change_at_run_time_and_reset_restores_it(server):
+    assert server.state.silent_page_cap is None
+    server.state.silent_page_cap = 2
+    assert len(api(server, "GET", "/api/v3/Customers", params={"pageSize": 3}).json()["value"]) == 2
+    server.state.reset()
+    assert server.state.silent_page_cap is None
+    assert len(api(server, "GET", "/api/v3/Customers", params={"pageSize": 3}).json()["value"]) == 3
+    with SandboxServer(client_secret=SECRET, customers=3, silent_page_cap=1) as capped:
+        capped.state.silent_page_cap = None
+        capped.state.reset()
+        assert capped.state.silent_page_cap == 1
+
+
 # --- headers ------------------------------------------------------------------------------------------------------
 def test_every_answer_has_a_gateway_request_id_and_a_date_and_no_x_request_id(server):
     answers = [

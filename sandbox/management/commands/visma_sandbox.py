@@ -30,6 +30,12 @@ class Command(BaseCommand):
             "--max-page-size", type=int, default=DEFAULT_MAX_PAGE_SIZE, help="Largest pageSize a list accepts."
         )
         parser.add_argument(
+            "--silent-page-cap",
+            type=int,
+            metavar="N",
+            help="Serve at most N customers per page without a 400, from pageIndex * the asked pageSize on.",
+        )
+        parser.add_argument(
             "--clock-offset", type=float, default=0.0, help="Shift the sandbox's clock by this many seconds."
         )
         parser.add_argument("--tls", action="store_true", help="Serve HTTPS with a throwaway certificate authority.")
@@ -49,6 +55,7 @@ class Command(BaseCommand):
                 rate_window=options["rate_window"],
                 max_page_size=options["max_page_size"],
                 clock_offset=options["clock_offset"],
+                silent_page_cap=options["silent_page_cap"],
                 faults=self._faults(options["faults"]),
                 state_file=options["state"],
                 tls=options["tls"],
@@ -64,6 +71,8 @@ class Command(BaseCommand):
         if server.ca_path:
             self.stdout.write(f"  CA certificate {server.ca_path}   (trust it, e.g. REQUESTS_CA_BUNDLE; gone on stop)")
         self.stdout.write(f"  max pageSize   {server.state.max_page_size}")
+        if server.state.silent_page_cap:
+            self.stdout.write(f"  silent cap     {server.state.silent_page_cap} customers per page")
         if server.state.clock_offset:
             self.stdout.write(f"  clock offset   {server.state.clock_offset:+g} s")
         self.stdout.write(f"  client ID      {seed.DEMO_CLIENT_ID}")
