@@ -81,6 +81,11 @@ class CustomerSync(models.Model):
     updated = models.PositiveIntegerField(default=0)
     removed = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    note = models.TextField(
+        blank=True,
+        help_text="How the run adapted to Visma's paging (page sizes refused or served smaller than asked); "
+        "a failed run's error repeats it.",
+    )
 
     class Meta:
         ordering = ["-started_at"]
