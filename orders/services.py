@@ -93,33 +93,38 @@ def submit(order_id: int) -> SalesOrder | None:
     SalesOrder.objects.filter(pk=order_id).update(sent_payload=body, attempts=F("attempts") + 1)
     order.attempts += 1
     was_unreachable = order.tenant.unreachable_since is not None
+    # On the timeline before anything is sent: a worker that dies mid-POST leaves a row the sweeper treats as a
+    # lost answer, with the time and customer the lookup needs.
+    post = SubmissionAttempt.objects.create(
+        order=order, kind="post", outcome=IN_FLIGHT, customer_number=order.customer.number
+    )
     started = time.monotonic()
     try:
         with api_log.context(f"order {order.reference}"):
             created = client.create_sales_order(body)
     except OutcomeUnknown as exc:
-        _log(order, "post", "unknown", started, exc)
+        _settle(post, "unknown", started, exc)
         _reached(order, was_unreachable)
         return reconcile(order, client)
     except RateLimited as exc:
-        _log(order, "post", "rate limited", started, exc)
+        _settle(post, "rate limited", started, exc)
         _reached(order, was_unreachable)
         return _requeue(order, exc, delay=exc.retry_after, count_attempt=False)
     except (Refused, TokenRejected) as exc:
-        _log(order, "post", "not sent", started, exc)
+        _settle(post, "not sent", started, exc)
         return _fail(order, exc)
     except VismaUnavailable as exc:
-        _log(order, "post", "not sent", started, exc)
+        _settle(post, "not sent", started, exc)
         if exc.unreachable:
             reachability.failed(order.tenant, str(exc))
             if order.tenant.unreachable_since is not None:
                 return _wait_for_visma(order, order.tenant.unreachable_probe_at, given_back=True)
         return _requeue(order, exc, count_attempt=False)
     except VismaError as exc:
-        _log(order, "post", "rejected", started, exc)
+        _settle(post, "rejected", started, exc)
         _reached(order, was_unreachable)
         return _fail(order, exc)
-    _log(order, "post", "created", started, None, status=201, request_id=created.request_id)
+    _settle(post, "created", started, None, status=201, request_id=created.request_id)
     _reached(order, was_unreachable)
     return _submitted(order, created.order_type, created.order_number)
 
@@ -154,6 +159,7 @@ def reconcile(order: SalesOrder, client: VismaClient | None = None, *, before_re
 
 
 NOT_FOUND = "Visma did not confirm the order and it was not found in Visma"
+IN_FLIGHT = "in flight"
 
 
 def resend_allowed_at(order: SalesOrder):
@@ -294,12 +300,16 @@ def sweep() -> str:
     )
     reconciled = failed = 0
     for order in stuck.select_related("tenant__application", "customer")[:100]:
-        claimed = SalesOrder.objects.filter(
-            pk=order.pk, state=State.SUBMITTING, attempt_started_at=order.attempt_started_at
-        ).update(attempt_started_at=now, next_attempt_at=now + timedelta(seconds=settings.Q_CLUSTER["timeout"]))
+        # Claimed by moving its next look on: attempt_started_at stays, it bounds the lookup's search.
+        unchanged = Q(next_attempt_at=order.next_attempt_at) if order.next_attempt_at else Q(next_attempt_at=None)
+        claimed = SalesOrder.objects.filter(unchanged, pk=order.pk, state=State.SUBMITTING).update(
+            next_attempt_at=now + timedelta(seconds=settings.Q_CLUSTER["timeout"])
+        )
         if not claimed:
             continue
-        order.attempt_started_at = now
+        order.attempts_log.filter(kind="post", outcome=IN_FLIGHT).update(
+            outcome="unknown", message="The worker stopped before Visma answered; Visma may have the order."
+        )
         try:
             reconcile(order)
             reconciled += 1
@@ -364,6 +374,16 @@ def _fail(order: SalesOrder, exc: VismaError) -> SalesOrder:
 
 def _backoff(attempts: int) -> int:
     return min(settings.ORDER_BACKOFF_SECONDS * 2 ** max(0, attempts - 1), 3600)
+
+
+def _settle(post: SubmissionAttempt, outcome: str, started: float, exc, status=None, request_id=None) -> None:
+    """The POST's timeline row, written before it was sent, gets its outcome."""
+    post.outcome = outcome
+    post.duration_ms = int((time.monotonic() - started) * 1000)
+    post.status = status if exc is None else exc.status
+    post.request_id = (request_id if exc is None else exc.request_id) or ""
+    post.message = "" if exc is None else str(exc)[:2000]
+    post.save(update_fields=["outcome", "duration_ms", "status", "request_id", "message"])
 
 
 def _log(order, kind, outcome, started, exc, status=None, request_id=None) -> None:

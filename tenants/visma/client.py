@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -62,6 +63,8 @@ TOKEN_HINTS = {
 # Only these mean the credentials or the approval are wrong; every other token failure is waited out.
 PERMANENT_TOKEN_ERRORS = {"invalid_client", "invalid_scope", "invalid_grant", "invalid_tenant", "unauthorized_client"}
 REQUEST_ID_HEADERS = ("apigw-requestid", "X-Request-Id")
+REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9_.:/+=\-]{1,64}")
+ERROR_CODE_SHAPE = re.compile(r"[a-z_]{1,40}")
 CLOCK_RETRY_SECONDS = 60  # a lookup made before Visma's clock was known is asked again when it is this far off
 
 
@@ -136,14 +139,16 @@ def record_call(
 
 def request_id_of(response: requests.Response, body=None) -> str | None:
     """Visma's id for the request: its gateway's `apigw-requestid`, else `X-Request-Id`, else the problem body's
-    `traceId` or `instance`."""
-    for name in REQUEST_ID_HEADERS:
-        if value := response.headers.get(name):
-            return remote_text.clean(value, limit=64)
+    `traceId` or `instance`. Only what looks like an id, and never what this call sent as a secret or token."""
+    candidates = [response.headers.get(name) for name in REQUEST_ID_HEADERS]
     if isinstance(body, dict):
-        for name in ("traceId", "instance"):
-            if isinstance(body.get(name), str) and body[name]:
-                return remote_text.clean(body[name], limit=64)
+        candidates += [body.get("traceId"), body.get("instance")]
+    secrets = getattr(response, "visma_secrets", ())
+    for value in candidates:
+        if not isinstance(value, str) or not REQUEST_ID_SHAPE.fullmatch(value):
+            continue
+        if not any(secret and (secret in value or value in secret) for secret in secrets):
+            return value
     return None
 
 
@@ -177,7 +182,7 @@ class VismaClient:
                 f"The service application {self.application.name} is deactivated: the portal makes no calls with it."
             )
         if problem := hosts.url_problem(url):
-            raise Refused(f"Not sent to {urlsplit(url).netloc or url!r}: {problem}")
+            raise Refused(f"Not sent to {hosts.shown(url)}: {problem}")
 
     def _deadline(self) -> float:
         deadline = settings.VISMA_CALL_DEADLINE_SECONDS
@@ -259,12 +264,14 @@ class VismaClient:
                 _, response = transport.send(
                     "POST", self.application.token_url, deadline=self._deadline(), timeout=_token_timeout(), data=form
                 )
+                response.visma_secrets = (secret,)
             except requests.RequestException as exc:
                 lost = _lost_answer(exc, "POST", host)
                 failure = VismaUnavailable(
                     f"Could not get a token from Visma Connect: {lost.message}", unreachable=_unreachable(lost)
                 )
-                self._token_failed(str(failure))
+                # Nothing reached Visma: an outage, which its caller reports once for the tenant, not a token problem.
+                self._token_failed(str(failure), incident=not failure.unreachable)
                 raise failure from None
             finally:
                 record_call(
@@ -301,12 +308,13 @@ class VismaClient:
         notifications.token_request_result(self.tenant, ok=True)
         return token
 
-    def _token_failed(self, message: str) -> None:
+    def _token_failed(self, message: str, *, incident: bool = True) -> None:
         """Every failed token request ends here: counted on the tenant, and the tenant's incident opened."""
         Tenant.objects.filter(pk=self.tenant.pk).update(
             last_token_error=message, last_token_error_at=timezone.now(), token_failures=F("token_failures") + 1
         )
-        notifications.token_request_result(self.tenant, ok=False, reason=message)
+        if incident:
+            notifications.token_request_result(self.tenant, ok=False, reason=message)
 
     # --- API ------------------------------------------------------------------------------------------------------
     def _request(
@@ -336,6 +344,7 @@ class VismaClient:
                     data=body,
                     headers=headers,
                 )
+                response.visma_secrets = (token.access_token,)
             except requests.RequestException as exc:
                 raise _lost_answer(exc, method, host) from None
             finally:
@@ -509,7 +518,8 @@ def encode_json(payload) -> bytes:
 
 def _token_failure(response: requests.Response, body, host: str, secret: str) -> VismaError:
     body = body if isinstance(body, dict) else {}
-    error = remote_text.clean(body.get("error"), limit=60) if isinstance(body.get("error"), str) else ""
+    error = body.get("error") if isinstance(body.get("error"), str) else ""
+    error = error if ERROR_CODE_SHAPE.fullmatch(error) and error not in secret else ("unexpected" if error else "")
     description = remote_text.clean(body.get("error_description") or "", secrets=(secret,))
     status = response.status_code
     common = {"status": status, "code": error or None, "hint": TOKEN_HINTS.get(error, "")}

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
@@ -29,13 +31,27 @@ def _matches(host: str, pattern: str) -> bool:
     return host == pattern
 
 
+def shown(url: str) -> str:
+    """The host and port of `url`, for messages: never a user name or password written into it."""
+    try:
+        parts = urlsplit(url or "")
+        return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname or "an invalid URL")
+    except ValueError:
+        return "an invalid URL"
+
+
 def url_problem(url: str) -> str:
     """Why `url` may not receive our secret or tokens, in words for staff; empty when it may."""
+    if any(ch in "\\%" or ch.isspace() or not ch.isprintable() for ch in (url or "")):
+        return "The URL has characters that do not belong in a Visma address (spaces, backslashes, % or controls)."
     try:
         parts = urlsplit(url or "")
         host = (parts.hostname or "").lower()
         parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
+        connects_to = (parse_url(url).host or "").strip("[]").lower()
+    except (ValueError, LocationParseError):
+        return "This is not a valid URL."
+    if connects_to != host:  # what we check must be what the HTTP library connects to
         return "This is not a valid URL."
     if not host:
         return "The URL has no host."

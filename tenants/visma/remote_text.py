@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 MAX_LENGTH = 500
+MAX_LEAVES = 200
 REMOVED = "[removed]"
 _TOKEN_LIKE = [
     re.compile(r"(?i)\bbearer\s+[\w\-.~+/=]+"),
@@ -27,17 +28,35 @@ def clean(value, *, secrets: tuple[str, ...] = (), limit: int = MAX_LENGTH) -> s
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def clean_tree(value, *, secrets: tuple[str, ...] = (), depth: int = 0):
-    """`clean` applied to every string in a problem body's `errors`/`details`, which keep their shape."""
-    if depth > 5:
-        return None
+def clean_tree(value, *, secrets: tuple[str, ...] = (), leaves: int = MAX_LEAVES):
+    """`clean` applied to every string in a problem body's `errors`/`details`, which keep their shape; at most
+    `leaves` values in all, the rest summed up as "… N more"."""
+    budget = [leaves]
+    return _clean_node(value, secrets, budget, depth=0)
+
+
+def _clean_node(value, secrets, budget: list[int], depth: int):
     if isinstance(value, dict):
-        return {
-            clean(k, secrets=secrets, limit=100): clean_tree(v, secrets=secrets, depth=depth + 1)
-            for k, v in list(value.items())[:100]
-        }
+        cleaned, left_out = {}, 0
+        for key, item in value.items():
+            if budget[0] <= 0 or depth > 5:
+                left_out += 1
+                continue
+            cleaned[clean(key, secrets=secrets, limit=100)] = _clean_node(item, secrets, budget, depth + 1)
+        if left_out:
+            cleaned["…"] = f"{left_out} more not shown"
+        return cleaned
     if isinstance(value, list):
-        return [clean_tree(v, secrets=secrets, depth=depth + 1) for v in value[:100]]
-    if isinstance(value, str):
-        return clean(value, secrets=secrets)
-    return value if isinstance(value, int | float | bool) or value is None else clean(value, secrets=secrets)
+        cleaned, left_out = [], 0
+        for item in value:
+            if budget[0] <= 0 or depth > 5:
+                left_out += 1
+                continue
+            cleaned.append(_clean_node(item, secrets, budget, depth + 1))
+        if left_out:
+            cleaned.append(f"… {left_out} more not shown")
+        return cleaned
+    budget[0] -= 1
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return clean(value, secrets=secrets)
