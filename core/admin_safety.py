@@ -3,7 +3,8 @@
 SQLite refuses an integer beyond 64 bits in a query (OverflowError) and PostgreSQL a NUL in text, and Django checks
 the ids of a multiple choice and of an action's selection with an `IN (...)` query; a date hierarchy at the end of
 the calendar overflows the date type. Values that cannot be ids are refused before they reach the database, and a
-changelist whose filters overflow shows the unfiltered list with Django's "invalid filter" note.
+changelist whose filters overflow shows the unfiltered list with Django's "invalid filter" note. One-line text
+fields refuse control characters, as the portal's own forms do.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
+
+from .validators import is_single_line, validate_single_line
 
 
 def can_be_key(field, value) -> bool:
@@ -57,6 +60,12 @@ class SafeChangeList(ChangeList):
 
 class SafeAdminMixin:
     """For every ModelAdmin and inline of the portal (and the auth admins it re-registers)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and is_single_line(field) and validate_single_line not in field.validators:
+            field.validators.append(validate_single_line)
+        return field
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs.setdefault("form_class", KeyCheckedMultipleChoiceField)

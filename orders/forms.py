@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
+from core.validators import refuse_control_characters
 from tenants.models import Customer, Tenant
 
 from .models import SalesOrder, SalesOrderLine
@@ -67,6 +68,7 @@ class SalesOrderForm(BootstrapMixin, forms.ModelForm):
             shown.insert(0, chosen)
         field.widget.choices = [("", field.empty_label)] + [(c.pk, str(c)) for c in shown]
         self.fields["order_type"].widget.attrs.update({"maxlength": 2, "class": "text-uppercase"})
+        refuse_control_characters(self)
         self.style_widgets()
 
     def _chosen_customer(self) -> Customer | None:
@@ -107,6 +109,7 @@ class SalesOrderLineForm(BootstrapMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        refuse_control_characters(self)
         self.style_widgets(size="sm")
 
     def clean_inventory_id(self) -> str:

@@ -23,6 +23,7 @@ from itertools import islice
 from django.db import transaction
 from django.utils import timezone
 
+from core.validators import has_control_characters
 from tenants.models import Customer, Tenant
 
 from .models import SalesOrder, SalesOrderLine
@@ -356,11 +357,15 @@ def _check_row(row: Row, orders: dict[str, PlannedOrder]) -> list[Problem]:
     for column, limit in MAX_LENGTHS.items():
         if len(values.get(column, "")) > limit:
             bad(column, f"longer than {limit} characters ({len(values[column])})")
+        elif has_control_characters(values.get(column, "")):
+            bad(column, "use one line without control characters (line breaks, tabs and the like)")
 
     header: dict[str, object] = {
         column: values[column]
         for column in ("customer", "description")
-        if values.get(column) and len(values[column]) <= MAX_LENGTHS[column]
+        if values.get(column)
+        and len(values[column]) <= MAX_LENGTHS[column]
+        and not has_control_characters(values[column])
     }
     if values.get("date"):
         try:

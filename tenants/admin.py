@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from core.admin_safety import SafeAdminMixin
+from core.validators import refuse_control_characters
 
 from .customer_admin import CustomerAdmin, CustomerSyncAdmin  # noqa: F401 - registers them
 from .models import ServiceApplication, Tenant
@@ -29,6 +30,10 @@ class ServiceApplicationForm(forms.ModelForm):
     class Meta:
         model = ServiceApplication
         fields = ["name", "client_id", "description", "token_url", "api_url", "token_lifetime", "active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        refuse_control_characters(self)
 
     def clean_client_secret(self) -> str:
         secret = self.cleaned_data["client_secret"]

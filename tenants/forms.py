@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from core.validators import refuse_control_characters
+
 from .admin import ServiceApplicationForm
 from .models import Tenant
 
@@ -27,6 +29,10 @@ class TenantForm(forms.ModelForm):
             "tenant_id": "The customer's company tenant ID (UUID), shown once they approve the app in the App Store.",
             "can_write": "The customer approved the write scope: orders can be submitted.",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        refuse_control_characters(self)
 
     def clean(self):
         cleaned = super().clean()

@@ -1050,3 +1050,64 @@ def test_a_permission_id_beyond_any_integer_is_refused_next_to_the_field(supercl
     data = admin_form(superclient, url) | {"user_permissions": [BIG_ID], "groups": ["-" + BIG_ID]}
     response = superclient.post(url, data)
     assert response.status_code == 200 and "is not a valid value" in response.content.decode()
+
+
+CONTROL_CHARACTERS = ["Vidde\nBcc: x@example.com", "Vidde\r\nBcc: x@example.com", "tab\there", "a\u2028b", "bell\x07"]
+
+
+@pytest.mark.parametrize("value", CONTROL_CHARACTERS)
+def test_names_with_control_characters_are_refused_next_to_the_field(admin, superclient, application, value):
+    from core.validators import SINGLE_LINE_MESSAGE
+
+    tenant = {"application": application.pk, "name": value, "tenant_id": str(uuid.uuid4()), "can_read": "on"}
+    posts = [
+        (admin, reverse("tenants:tenant-create"), tenant),
+        (admin, reverse("tenants:application-create"), application_data(name=value)),
+        (admin, reverse("tenants:application-create"), application_data(client_id=value)),
+        (superclient, reverse("admin:tenants_tenant_add"), tenant),
+        (superclient, reverse("admin:tenants_serviceapplication_add"), application_data(name=value)),
+        (superclient, reverse("admin:auth_group_add"), {"name": value}),
+    ]
+    for client, url, data in posts:
+        response = client.post(url, data)
+        assert response.status_code == 200 and SINGLE_LINE_MESSAGE in response.content.decode(), url
+    assert not Tenant.objects.filter(name=value).exists()
+    assert not ServiceApplication.objects.filter(name=value).exists()
+
+
+@pytest.mark.parametrize("value", CONTROL_CHARACTERS)
+def test_commands_refuse_names_with_control_characters(monkeypatch, application, value):
+    from core.validators import SINGLE_LINE_MESSAGE
+
+    tenant_id = str(uuid.uuid4())
+    client_id = application.client_id
+    _, _, error = run_command("add_tenant", "--client-id", client_id, "--tenant-id", tenant_id, "--name", value)
+    assert f"--name: {SINGLE_LINE_MESSAGE}" in str(error)
+    for option in ("--name", "--client-id"):
+        args = {"--client-id": "client-x", "--name": "App", option: value}
+        _, _, error = run_command(
+            "add_application", *itertools.chain(*args.items()), stdin="s3cret\n", monkeypatch=monkeypatch
+        )
+        assert f"{option}: {SINGLE_LINE_MESSAGE}" in str(error)
+    assert not Tenant.objects.filter(tenant_id=tenant_id).exists()
+    assert ServiceApplication.objects.count() == 1
+
+
+@pytest.mark.parametrize("value", CONTROL_CHARACTERS)
+def test_order_text_with_control_characters_is_refused_in_the_form_the_import_and_the_admin(
+    clerk, superclient, customer, draft, value
+):
+    from core.validators import SINGLE_LINE_MESSAGE
+
+    url = reverse("orders:order-create") + f"?tenant={customer.tenant_id}"
+    for where, field in [("header", "description"), ("header", "customer_order"), ("line", "inventory_id")]:
+        response = clerk.post(url, order_data(customer, **{where: {field: value}}))
+        assert is_rejected(response) and SINGLE_LINE_MESSAGE in response.content.decode(), field
+    assert import_problems(customer, line_description=value, reference=value) == [
+        "reference: use one line without control characters (line breaks, tabs and the like)",
+        "line_description: use one line without control characters (line breaks, tabs and the like)",
+    ]
+    data = admin_form(superclient, admin_change_url(draft)) | {"description": value, "lines-0-inventory_id": value}
+    response = superclient.post(admin_change_url(draft), data)
+    assert response.status_code == 200 and response.content.decode().count(SINGLE_LINE_MESSAGE) == 2
+    assert SalesOrder.objects.count() == 1 and draft.lines.get().inventory_id == "STOCK-100"

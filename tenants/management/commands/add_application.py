@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from core.validators import SINGLE_LINE_MESSAGE, has_control_characters
 from tenants.models import ServiceApplication
 from tenants.services import register_application
 
@@ -56,14 +57,19 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{verb} {application.name} ({application.client_id})."))
 
     def _validate(self, **values: Any) -> None:
-        """The same field rules as the form (lengths, URLs, lifetime range) before anything is stored."""
+        """The same field rules as the form (lengths, URLs, lifetime range, one line) before anything is stored."""
         fields = ("client_id", "name", "token_url", "api_url", "token_lifetime")
         candidate = ServiceApplication(**{f: values[f] for f in fields if values.get(f) is not None})
+        problems = {}
         try:
             candidate.clean_fields()
         except ValidationError as exc:
-            problems = [f"--{f.replace('_', '-')}: {' '.join(m)}" for f, m in exc.message_dict.items()]
-            raise CommandError(" ".join(problems)) from None
+            problems = {f: " ".join(m) for f, m in exc.message_dict.items()}
+        for field in ("client_id", "name"):
+            if has_control_characters(values[field]):
+                problems.setdefault(field, SINGLE_LINE_MESSAGE)
+        if problems:
+            raise CommandError(" ".join(f"--{f.replace('_', '-')}: {m}" for f, m in problems.items()))
 
     def _read_secret(self) -> str:
         if os.environ.get("VISMA_CLIENT_SECRET"):

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.validators import SINGLE_LINE_MESSAGE, has_control_characters
 from tenants.models import ServiceApplication
 from tenants.services import register_tenant
 
@@ -27,6 +28,8 @@ class Command(BaseCommand):
             tenant_uuid = str(uuid.UUID(tenant_id))
         except ValueError:
             raise CommandError(f"'{tenant_id}' is not a valid tenant ID (a UUID).") from None
+        if has_control_characters(name):
+            raise CommandError(f"--name: {SINGLE_LINE_MESSAGE}")
         wanted = {s.strip() for s in scopes.split(",") if s.strip()}
         if not wanted or wanted - {"read", "write"}:
             raise CommandError("--scopes takes read, write or read,write.")
