@@ -785,6 +785,8 @@ def test_amounts_are_stored_shown_copied_and_sent_exactly(clerk, superclient, cu
         response = client.get(page)
         assert response.status_code == 200, page
         assert price.rstrip("0") in response.content.decode(), page
+    for page in (reverse("orders:order-list"), reverse("dashboard"), reverse("admin:orders_salesorder_changelist")):
+        assert superclient.get(page).status_code == 200, page
     response = clerk.post(reverse("orders:order-copy", args=[order.pk]))
     assert response.status_code == 302
     assert SalesOrder.objects.latest("pk").lines.get().unit_price == Decimal(price)
