@@ -408,6 +408,7 @@ class SandboxServer:
         self._paused = False
         self._httpd = self._listen((host, port), ssl_context)
         self._address = self._httpd.server_address[:2]  # the port stays the same across pause() and resume()
+        self.state.after_reset = self.resume
 
     def _listen(self, address, ssl_context) -> _HTTPServer:
         httpd = _HTTPServer(address, ssl_context)
@@ -444,6 +445,7 @@ class SandboxServer:
     def pause(self, *, spare: socket.socket | None = None) -> None:
         """Stop listening, so connections are refused, and cut the open ones but `spare`; `resume()` undoes it."""
         with self._lifecycle:
+            self._cancel_resume()
             if self._thread is None:  # not started, or already paused
                 return
             self._httpd.shutdown()
@@ -452,8 +454,9 @@ class SandboxServer:
             self._thread, self._paused = None, True
 
     def resume(self) -> None:
-        """Listen again on the same port."""
+        """Listen again on the same port. `state.reset()` does this too."""
         with self._lifecycle:
+            self._cancel_resume()
             if not self._paused or self._stopped.is_set():
                 return
             self._httpd = self._listen(self._address, self._httpd.ssl_context)
@@ -463,18 +466,19 @@ class SandboxServer:
     def refuse_for(self, seconds: float, *, spare: socket.socket | None = None) -> None:
         """Refuse connections for `seconds`, then come back on the same port."""
         with self._lifecycle:
-            if self._resume_timer:
-                self._resume_timer.cancel()
             self.pause(spare=spare)
             self._resume_timer = threading.Timer(seconds, self.resume)
             self._resume_timer.daemon = True
             self._resume_timer.start()
 
+    def _cancel_resume(self) -> None:
+        if self._resume_timer:
+            self._resume_timer.cancel()
+            self._resume_timer = None
+
     def stop(self) -> None:
         with self._lifecycle:
             self._stopped.set()
-            if self._resume_timer:
-                self._resume_timer.cancel()
             self.pause()
             self._httpd.server_close()
         self.state.cancel_pending()

@@ -94,6 +94,7 @@ class SandboxState:
     seed_value: int = 1
     silent_page_cap: int | None = None  # Customers pages hold at most this many, with no 400 (see api.get_customers)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    after_reset: Callable[[], None] | None = None  # the server's resume(): a reset sandbox is also up again
 
     def __post_init__(self) -> None:
         self._settings = (self.max_page_size, self.clock_offset, self.silent_page_cap)
@@ -101,8 +102,10 @@ class SandboxState:
         self.reset()
 
     def reset(self) -> None:
-        """Back to the seed data and to the page size limits and clock offset the sandbox was started with."""
+        """Back to the seed data, the page size limits and clock offset the sandbox was started with, and up."""
         self.cancel_pending()
+        if self.after_reset:
+            self.after_reset()
         with self.lock:
             self.max_page_size, self.clock_offset, self.silent_page_cap = self._settings
             self.client_id = seed.DEMO_CLIENT_ID

@@ -97,7 +97,6 @@ def sandbox_tls_server():
 @pytest.fixture
 def sandbox_tls(sandbox_tls_server):
     """Like `sandbox` but over HTTPS; clients must trust `sandbox_tls.ca_path`."""
-    sandbox_tls_server.resume()
     sandbox_tls_server.state.reset()
     sandbox_tls_server.state.rotate_client_secret(SANDBOX_SECRET)
     return sandbox_tls_server

@@ -30,14 +30,12 @@ def tls():
 
 @pytest.fixture
 def server(plain):
-    plain.resume()
     plain.state.reset()
     return plain
 
 
 @pytest.fixture
 def https(tls):
-    tls.resume()
     tls.state.reset()
     return tls
 
@@ -198,3 +196,14 @@ def test_https_comes_back_as_https(https):
     assert is_refused(https)
     https.resume()
     assert health(https)
+
+
+def test_reset_brings_the_sandbox_back_and_an_old_timer_does_not_undo_a_later_pause(server):
+    server.refuse_for(0.3)
+    server.state.reset()
+    assert health(server)
+    server.pause()
+    time.sleep(0.5)
+    assert is_refused(server)
+    server.state.reset()
+    assert health(server)
