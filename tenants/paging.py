@@ -2,10 +2,13 @@
 
 Visma documents default page sizes (100 for `GET /api/v3/Customers`) but no maximum. A list call refused with a 400
 about paging is asked again with a smaller size, down to 100; the size that worked is remembered per tenant and
-endpoint, without expiry (a lost memory costs one more refused request).
+endpoint, without expiry (a lost memory costs one more refused request). The customer sync also takes a page cut
+short without a 400 (fewer customers than asked, with a next page) as the size Visma serves, and remembers it alike.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from django.core.cache import cache
 
@@ -46,13 +49,19 @@ def remember(tenant_pk: int, endpoint: str, size: int) -> None:
     cache.set(_key(tenant_pk, endpoint), size, timeout=None)
 
 
-def note(refused: list[int], used: int) -> str:
-    """For a summary: "Visma refused pages of 1,000 and 500; used 100.", or "" when nothing was refused."""
-    if not refused:
+def note(refused: list[int], used: int, short: Sequence[tuple[int, int]] = ()) -> str:
+    """For a summary: "Visma refused pages of 1,000 and 500; used 100.", "Visma served 100 customers per page
+    although 1,000 were asked; used 100." (`short` holds (asked, served) per page cut short without a 400), both in
+    one sentence, or "" when every size was served as asked."""
+    clauses = []
+    if refused:
+        sizes = [f"{size:,}" for size in refused]
+        listed = sizes[0] if len(sizes) == 1 else f"{', '.join(sizes[:-1])} and {sizes[-1]}"
+        clauses.append(f"refused pages of {listed}")
+    clauses += [f"served {served:,} customers per page although {asked:,} were asked" for asked, served in short]
+    if not clauses:
         return ""
-    sizes = [f"{size:,}" for size in refused]
-    listed = sizes[0] if len(sizes) == 1 else f"{', '.join(sizes[:-1])} and {sizes[-1]}"
-    return f"Visma refused pages of {listed}" + ("." if used in refused else f"; used {used:,}.")
+    return f"Visma {' and '.join(clauses)}" + ("." if used in refused else f"; used {used:,}.")
 
 
 def message(exc: VismaError) -> str:

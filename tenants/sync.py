@@ -137,6 +137,7 @@ def run_sync(
     waits = refreshed = 0
     size = paging.first_size(sync.tenant_id, paging.CUSTOMERS, settings.CUSTOMER_SYNC_PAGE_SIZE)
     refused: list[int] = []
+    short: list[tuple[int, int]] = []  # (asked, served) for each page Visma cut short without a 400
     unremembered = False  # a smaller size is in use that has not returned a page yet
     pages = _PageFetcher(client)
     try:
@@ -189,21 +190,33 @@ def run_sync(
                 on_page(sync)
             if not _has_more(page):
                 break
+            if len(page.value) < size:
+                # Cut short without a 400. Whether Visma counts pageIndex in pages of the size asked or of the size
+                # served, the next page of the size served skips no customer (when the cap came after the first
+                # page and Visma counts in pages asked, it reads some again: upserts make that harmless).
+                served = len(page.value)
+                logger.info("Customer sync %s: Visma served %s customers of %s asked", sync.pk, served, size)
+                short.append((size, served))
+                page_index, size = page_index + 1, served
+                sync.fetched = page_index * size  # so customers read again are counted once
+                unremembered = True
+                pages.start(page_index, size, token)
+                continue
             page_index += 1
     except VismaError as exc:
         stopped = _stopped_message(sync, page_index, paging.message(exc))
-        return _finish(sync, CustomerSync.Outcome.FAILED, _join(stopped, paging.note(refused, size)))
+        return _finish(sync, CustomerSync.Outcome.FAILED, paging.note(refused, size, short), error=stopped)
     except Exception:
         logger.exception("Customer sync %s crashed", sync.pk)
         stopped = _stopped_message(sync, page_index, "Unexpected error (logged).")
-        _finish(sync, CustomerSync.Outcome.FAILED, _join(stopped, paging.note(refused, size)))
+        _finish(sync, CustomerSync.Outcome.FAILED, paging.note(refused, size, short), error=stopped)
         raise
     finally:
         pages.stop()
     sync.removed = Customer.objects.filter(
         tenant=sync.tenant, removed_at__isnull=True, last_seen_at__lt=sync.started_at
     ).update(removed_at=timezone.now())
-    return _finish(sync, CustomerSync.Outcome.SUCCEEDED, paging.note(refused, size))
+    return _finish(sync, CustomerSync.Outcome.SUCCEEDED, paging.note(refused, size, short))
 
 
 def _has_more(page) -> bool:
@@ -215,9 +228,9 @@ class _PageFetcher:
 
     The helper sends the next request as soon as it has a page, so Visma prepares page N+1 while page N is stored;
     a request started from the storing thread instead waits for the interpreter lock (up to 5 ms) first. The helper
-    gets an explicit token, so it never touches the cache or the database; it stops at the first error and hands it
-    over, and the storing thread decides (wait out a 429, refresh the token, ask for smaller pages, give up) and
-    starts it again.
+    gets an explicit token, so it never touches the cache or the database; it stops at the first error, which it
+    hands over, or after a page shorter than asked, and the storing thread decides (wait out a 429, refresh the token,
+    ask for smaller pages, go on in pages of the size served, give up) and starts it again.
     """
 
     def __init__(self, client: VismaClient):
@@ -258,7 +271,7 @@ class _PageFetcher:
             except Exception as exc:
                 self._put(exc, stopping, pages)
                 return
-            if not self._put(page, stopping, pages) or not _has_more(page):
+            if not self._put(page, stopping, pages) or not _has_more(page) or len(page.value) < page_size:
                 return
             page_index += 1
 
@@ -284,11 +297,13 @@ def _join(*parts: str) -> str:
     return " ".join(part for part in parts if part)
 
 
-def _finish(sync: CustomerSync, outcome: str, error: str) -> CustomerSync:
+def _finish(sync: CustomerSync, outcome: str, note: str, error: str = "") -> CustomerSync:
+    """`note` says how paging adapted; a failed run's error ends with it too, as it may explain the failure."""
     sync.outcome = outcome
-    sync.error = error
+    sync.note = note
+    sync.error = _join(error, note) if error else ""
     sync.finished_at = timezone.now()
-    sync.save(update_fields=["outcome", "error", "finished_at", "removed"])
+    sync.save(update_fields=["outcome", "note", "error", "finished_at", "removed"])
     notifications.customer_sync_finished(sync)
     return sync
 

@@ -202,3 +202,33 @@ def test_a_token_expiring_mid_sync_is_refreshed_once_and_the_sync_goes_on(settin
     assert result.outcome == CustomerSync.Outcome.SUCCEEDED, result.error
     assert result.fetched == 40
     assert sandbox.state.token_request_count("portal-demo-app", str(tenant.tenant_id)) == 2
+
+
+def test_a_successful_syncs_paging_note_shows_on_the_status_partial_and_the_tenant_page(viewer_client, tenant):
+    note = "Visma served 100 customers per page although 1,000 were asked; used 100."
+    CustomerSync.objects.create(tenant=tenant, trigger=CustomerSync.Trigger.MANUAL, outcome="succeeded", note=note)
+    for url in [reverse("tenants:sync-status", args=[tenant.pk]), reverse("tenants:tenant-detail", args=[tenant.pk])]:
+        html = viewer_client.get(url).content.decode()
+        assert "Synced" in html and note in html
+
+
+def test_a_failed_sync_shows_its_note_once_as_part_of_the_error(viewer_client, tenant):
+    note = "Visma refused pages of 1,000, 500 and 100."
+    CustomerSync.objects.create(
+        tenant=tenant, trigger=CustomerSync.Trigger.MANUAL, outcome="failed", note=note, error=f"Stopped. {note}"
+    )
+    html = viewer_client.get(reverse("tenants:sync-status", args=[tenant.pk])).content.decode()
+    assert "Sync failed" in html and html.count(note) == 1
+
+
+def test_command_prints_the_paging_note_in_its_success_line(settings, sandbox, tenant):
+    settings.CUSTOMER_SYNC_PAGE_SIZE = 1000
+    sandbox.state.silent_page_cap = 10
+    try:
+        out = StringIO()
+        call_command("sync_customers", "--tenant", str(tenant.tenant_id), stdout=out, stderr=StringIO())
+    finally:
+        sandbox.state.reset()
+    line = out.getvalue().strip()
+    assert line.startswith(f"{tenant.name}: 40 fetched in 4 pages, 40 new")
+    assert line.endswith("removed in Visma. Visma served 10 customers per page although 1,000 were asked; used 10.")

@@ -44,6 +44,7 @@ class Command(BaseCommand):
                     self.style.SUCCESS(
                         f"{t.name}: {result.fetched} fetched in {result.pages} page{'s' if result.pages != 1 else ''}, "
                         f"{result.created} new, {result.updated} changed, {result.removed} removed in Visma."
+                        + (f" {result.note}" if result.note else "")
                     )
                 )
             else:
