@@ -19,7 +19,7 @@ BENCHMARKS = {
     "tokens": "token requests per token lifetime with 20 concurrent callers",
     "lists": "customers and orders list pages at 100,000 rows",
     "imports": "CSV order import, lines per second",
-    "soak": "1,000 orders, ~26% faults, 3 cluster SIGKILLs: duplicates and unfinished orders",
+    "soak": "1,000 orders over HTTPS, ~30% faults, 3 cluster SIGKILLs, Visma down once: duplicates, lost, failed",
 }
 ROOT = Path(__file__).resolve().parent
 

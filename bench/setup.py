@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -18,13 +19,18 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_CA = "sandbox-ca.pem"  # in the benchmark's folder: the CA of a sandbox serving HTTPS, which the portal trusts
 
 
-def configure_django(settings_module: str = "config.settings_test", **environment: str) -> Path:
+def configure_django(
+    settings_module: str = "config.settings_test", *, sandbox_tls: bool = False, **environment: str
+) -> Path:
     """Point Django at a fresh database file in a temporary folder and migrate it.
 
     The environment is left set, so subprocesses (a qcluster) started afterwards share the database and keys. The
-    folder (database, cluster logs) is removed when the process ends, unless BENCH_KEEP_FILES is set.
+    folder (database, cluster logs) is removed when the process ends, unless BENCH_KEEP_FILES is set. The sandbox
+    listens on loopback, which the portal only talks to with VISMA_ALLOW_LOOPBACK on, whatever the settings module.
+    `sandbox_tls`: the portal trusts the CA that `sandbox_process(tls=True)` copies into the folder.
     """
     folder = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     if not os.environ.get("BENCH_KEEP_FILES"):
@@ -35,6 +41,11 @@ def configure_django(settings_module: str = "config.settings_test", **environmen
     os.environ["FIELD_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1"
+    os.environ["VISMA_ALLOW_LOOPBACK"] = "True"
+    if sandbox_tls:
+        os.environ["VISMA_CA_BUNDLE"] = str(folder / SANDBOX_CA)
+    else:
+        os.environ.pop("VISMA_CA_BUNDLE", None)
     os.environ.update(environment)
     import django
 
@@ -61,43 +72,76 @@ def free_port() -> int:
 
 
 class Sandbox:
-    """Addresses of a sandbox process, and its control endpoints (for benchmarks only)."""
+    """Addresses of a sandbox process, and its control endpoints (for benchmarks only). `ca_path`: it serves HTTPS
+    with the certificate authority in that file."""
 
-    def __init__(self, port: int):
-        self.base_url = self.api_url = f"http://127.0.0.1:{port}"
+    def __init__(self, port: int, ca_path: str | None = None):
+        self.base_url = self.api_url = f"{'https' if ca_path else 'http'}://127.0.0.1:{port}"
         self.token_url = f"{self.base_url}/connect/token"
+        self.ca_path = ca_path
+        self.verify: str | bool = ca_path or True  # for requests made by the benchmark itself
 
     def control(self, method: str, name: str, body=None) -> dict:
         import requests
 
-        return requests.request(method, f"{self.base_url}/_sandbox/{name}", json=body, timeout=30).json()
+        return requests.request(
+            method, f"{self.base_url}/_sandbox/{name}", json=body, timeout=30, verify=self.verify
+        ).json()
+
+    def refuse_for(self, seconds: float) -> dict:
+        """Visma down: the sandbox stops listening (connections are refused, open ones are cut) and listens again on
+        the same port after `seconds`, with its orders, tokens, faults and request log kept."""
+        return self.control("POST", "refuse", {"seconds": seconds})
 
 
 @contextlib.contextmanager
-def sandbox_process(secret: str, *, customers: int = 40, token_lifetime: int | None = None):
-    """The sandbox in its own process, as Visma is: client and server do not share one interpreter."""
+def sandbox_process(secret: str, *, customers: int = 40, token_lifetime: int | None = None, tls: bool = False):
+    """The sandbox in its own process, as Visma is: client and server do not share one interpreter.
+
+    `tls`: it serves HTTPS with a certificate authority of its own, copied to where `configure_django(sandbox_tls=True)`
+    pointed VISMA_CA_BUNDLE (the sandbox deletes its copy when it stops)."""
     import requests
 
     port = free_port()
-    env = {**os.environ, "VISMA_SANDBOX_CLIENT_SECRET": secret}
+    env = {**os.environ, "VISMA_SANDBOX_CLIENT_SECRET": secret, "PYTHONUNBUFFERED": "1"}  # its banner names the CA
     command = [sys.executable, "manage.py", "visma_sandbox", "--port", str(port), "--customers", str(customers)]
     command += ["--rate-limit", str(10**9)]
     if token_lifetime:
         command += ["--token-lifetime", str(token_lifetime)]
+    if tls:
+        if not os.environ.get("VISMA_CA_BUNDLE"):
+            raise RuntimeError("sandbox_process(tls=True) needs configure_django(sandbox_tls=True) first")
+        command.append("--tls")
     log = Path(tempfile.mkstemp(prefix="portal-bench-sandbox-", suffix=".log")[1])
     with log.open("wb") as out:  # a faulted request's broken pipe prints a traceback there
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                requests.get(f"http://127.0.0.1:{port}/_sandbox/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        yield Sandbox(port)
+        sandbox = _wait_for_sandbox(process, port, log, tls)
+        if tls:
+            shutil.copyfile(sandbox.ca_path, os.environ["VISMA_CA_BUNDLE"])
+            sandbox = Sandbox(port, os.environ["VISMA_CA_BUNDLE"])
+        requests.get(f"{sandbox.base_url}/_sandbox/health", timeout=5, verify=sandbox.verify).raise_for_status()
+        yield sandbox
     finally:
         process.terminate()
         process.wait(timeout=10)
         if not os.environ.get("BENCH_KEEP_FILES"):
             log.unlink(missing_ok=True)
+
+
+def _wait_for_sandbox(process: subprocess.Popen, port: int, log: Path, tls: bool) -> Sandbox:
+    """Once it listens (and, with TLS, has printed where its CA is): the sandbox at `port`."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"The sandbox exited with {process.returncode}: {log.read_text(errors='replace')}")
+        ca = re.search(r"CA certificate\s+(\S+)", log.read_text(errors="replace")) if tls else None
+        if tls and ca is None:
+            time.sleep(0.2)
+            continue
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return Sandbox(port, ca[1] if ca else None)
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"The sandbox did not start within 60 s: {log.read_text(errors='replace')}")
