@@ -8,6 +8,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.text import capfirst
 
+from core.exact_json import plain
+
 _NUMBER = re.compile(r"[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)")
 _EXPONENT = re.compile(r"[+-]?[0-9.,]+[eE][+-]?[0-9]+")
 
@@ -49,9 +51,3 @@ class AmountField(forms.DecimalField):
 
     def prepare_value(self, value):
         return plain(value) if isinstance(value, Decimal) else super().prepare_value(value)
-
-
-def plain(value: Decimal) -> str:
-    """The number without exponent or padding zeros: 10.5000 -> 10.5, 2.0000 -> 2, 1E+3 -> 1000."""
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text

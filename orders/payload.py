@@ -1,7 +1,7 @@
 """The only place that knows Visma's field names for orders: SalesOrder -> `NewSalesOrderCommand`.
 
-Quantities and prices stay Decimals from the form to the wire: `to_json_bytes` writes each as the exact number it
-holds (the json module refuses Decimals, and a float would round a price like 12345678901.2345).
+Quantities and prices stay Decimals from the form to the wire (`core.exact_json` writes each as the exact number it
+holds: the json module refuses Decimals, and a float would round a price like 12345678901.2345).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .numbers import plain
+from core import exact_json
 
 if TYPE_CHECKING:
     from .models import SalesOrder
@@ -46,36 +46,9 @@ def _line(line) -> dict:
     return data
 
 
-def to_json_bytes(body: dict) -> bytes:
-    """The request body for `POST /api/v3/SalesOrders` (UTF-8), Decimals written as exact JSON numbers."""
-    return to_json(body).encode()
-
-
-def to_json(value, *, indent: int | None = None, _depth: int = 0) -> str:
-    """`json.dumps(value, indent=indent, ensure_ascii=False)`, except that a Decimal is written as its number."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} cannot be written as a JSON number")
-        return plain(value)
-    if isinstance(value, dict):
-        items = [
-            f"{json.dumps(str(key), ensure_ascii=False)}: {to_json(item, indent=indent, _depth=_depth + 1)}"
-            for key, item in value.items()
-        ]
-        return _container("{", items, "}", indent, _depth)
-    if isinstance(value, list | tuple):
-        items = [to_json(item, indent=indent, _depth=_depth + 1) for item in value]
-        return _container("[", items, "]", indent, _depth)
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-
-def _container(opening: str, items: list[str], closing: str, indent: int | None, depth: int) -> str:
-    if not items:
-        return opening + closing
-    if indent is None:
-        return opening + ", ".join(items) + closing
-    inner, outer = "\n" + " " * indent * (depth + 1), "\n" + " " * indent * depth
-    return opening + inner + ("," + inner).join(items) + outer + closing
+def to_json(value, *, indent: int | None = None) -> str:
+    """The payload as JSON, each Decimal written as the exact number it holds."""
+    return exact_json.dumps(value, indent=indent)
 
 
 class ExactJSONEncoder(json.JSONEncoder):

@@ -7,15 +7,12 @@ back from Visma is cleaned before anybody sees it.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import secrets
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from hashlib import sha256
 from urllib.parse import urlsplit
 
@@ -25,6 +22,8 @@ from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
+
+from core import exact_json
 
 from .. import api_log, notifications
 from ..crypto import EncryptionKeyError
@@ -496,24 +495,8 @@ class VismaClient:
 
 
 def encode_json(payload) -> bytes:
-    """JSON with every Decimal written as the number it is (never through a float)."""
-    numbers: list[str] = []
-    nonce = secrets.token_hex(8)  # no text typed by staff can look like a placeholder
-
-    def placeholders(value):
-        if isinstance(value, Decimal):
-            numbers.append(format(value, "f"))
-            return f"\x00{nonce}:{len(numbers) - 1}\x00"
-        if isinstance(value, dict):
-            return {k: placeholders(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [placeholders(v) for v in value]
-        return value
-
-    text = json.dumps(placeholders(payload), ensure_ascii=False, separators=(",", ":"))
-    for index, number in enumerate(numbers):
-        text = text.replace(f'"\\u0000{nonce}:{index}\\u0000"', number, 1)
-    return text.encode()
+    """The request body: JSON with every Decimal written as the number it is (never through a float)."""
+    return exact_json.dumps(payload).encode()
 
 
 def _token_failure(response: requests.Response, body, host: str, secret: str) -> VismaError:
