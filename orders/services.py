@@ -299,7 +299,14 @@ def sweep() -> str:
         Q(attempt_started_at__lt=stale, next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
     reconciled = failed = 0
+    paused: set[int] = set()  # tenants whose Visma cannot be reached: their orders wait for the next probe
+    until = time.monotonic() + settings.Q_CLUSTER["timeout"] / 2  # a sweep is never cut short by the task timeout
     for order in stuck.select_related("tenant__application", "customer")[:100]:
+        tenant = order.tenant
+        if time.monotonic() > until:
+            break
+        if order.tenant_id in paused or (tenant.unreachable_since and tenant.unreachable_probe_at > now):
+            continue
         # Claimed by moving its next look on: attempt_started_at stays, it bounds the lookup's search.
         unchanged = Q(next_attempt_at=order.next_attempt_at) if order.next_attempt_at else Q(next_attempt_at=None)
         claimed = SalesOrder.objects.filter(unchanged, pk=order.pk, state=State.SUBMITTING).update(
@@ -313,6 +320,8 @@ def sweep() -> str:
         try:
             reconcile(order)
             reconciled += 1
+            if tenant.unreachable_since is not None:
+                paused.add(tenant.pk)
         except Exception:
             failed += 1
             logger.exception("Could not reconcile order %s; the sweeper tries again later", order.reference)

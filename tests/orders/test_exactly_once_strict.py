@@ -252,3 +252,16 @@ def test_a_slow_drip_answer_to_a_post_is_an_unknown_outcome(sandbox, tenant, set
     sandbox.state.set_faults([{**POST, "kind": "slow_drip", "delay": 0.2, "times": 1}])
     order = send(make_order(tenant))
     assert order.state == State.SUBMITTED and posts(sandbox) == 1  # looked up and found after the cut
+
+
+def test_the_sweeper_leaves_a_paused_tenants_orders_for_the_next_probe(sandbox, tenant):
+    order = make_order(tenant)
+    long_ago = timezone.now() - timedelta(hours=1)
+    SalesOrder.objects.filter(pk=order.pk).update(state=State.SUBMITTING, attempt_started_at=long_ago)
+    Tenant.objects.filter(pk=tenant.pk).update(
+        unreachable_since=long_ago, unreachable_probe_at=timezone.now() + timedelta(minutes=1)
+    )
+    services.sweep()
+    assert not [r for r in sandbox.state.request_log() if r["path"] == "/api/v3/SalesOrders"]
+    order.refresh_from_db()
+    assert order.state == State.SUBMITTING and order.next_attempt_at is None  # not claimed: looked at after the probe
