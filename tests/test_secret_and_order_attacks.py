@@ -13,21 +13,21 @@ import socket
 import threading
 import time
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
 from orders import payload, services
-from orders.models import SalesOrder, SalesOrderLine, SubmissionAttempt
+from orders.models import SalesOrder, SubmissionAttempt
 from tenants.api_log import ApiCall
-from tenants.models import Customer, ServiceApplication, Tenant
+from tenants.models import ServiceApplication, Tenant
 from tenants.notifications import Incident
 from tenants.visma import OutcomeUnknown, Refused, VismaClient, VismaError, VismaUnavailable
 from tenants.visma.hosts import url_problem
 from tests.conftest import SANDBOX_SECRET
 from tests.listener import Listener
+from tests.ordering import make_due, make_order, posts
 
 pytestmark = pytest.mark.django_db
 State = SalesOrder.State
@@ -42,23 +42,6 @@ def point(application: ServiceApplication, tenant: Tenant, **urls) -> Tenant:
     application.set_secret(SANDBOX_SECRET)
     application.save()
     return Tenant.objects.select_related("application").get(pk=tenant.pk)
-
-
-def make_order(tenant, number="10000") -> SalesOrder:
-    customer, _ = Customer.objects.get_or_create(
-        tenant=tenant, number=number, defaults={"name": f"Kunde {number}", "status": "Active"}
-    )
-    order = SalesOrder.objects.create(tenant=tenant, customer=customer)
-    SalesOrderLine.objects.create(order=order, position=1, inventory_id="STOCK-100", quantity=Decimal("2"))
-    return order
-
-
-def make_due(order) -> None:
-    SalesOrder.objects.filter(pk=order.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-
-
-def posts(server) -> int:
-    return sum(1 for r in server.state.request_log() if r["method"] == "POST" and r["path"] == "/api/v3/SalesOrders")
 
 
 def everything_staff_can_see(tenant: Tenant) -> str:

@@ -5,56 +5,38 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
 from orders import services
-from orders.models import SalesOrder, SalesOrderLine
+from orders.models import SalesOrder
 from sandbox.seed import TENANT_FULL
-from sandbox.server import SandboxServer
 from tenants.api_log import ApiCall
 from tenants.models import Customer, ServiceApplication, Tenant
 from tenants.notifications import Incident
 from tenants.visma import OutcomeUnknown, VismaClient, VismaError, VismaUnavailable
 from tests.conftest import SANDBOX_SECRET
+from tests.ordering import make_due, make_order, posts, wait_for
 
 pytestmark = pytest.mark.django_db
 State = SalesOrder.State
 POST = {"method": "POST", "path": "/api/v3/SalesOrders"}
 
 
-@pytest.fixture(scope="module")
-def tls_server():
-    with SandboxServer(client_secret=SANDBOX_SECRET, customers=40, tls=True) as server:
-        yield server
-
-
 @pytest.fixture
-def tls_tenant(tls_server, settings):
-    tls_server.state.reset()
-    tls_server.state.rotate_client_secret(SANDBOX_SECRET)
-    settings.VISMA_CA_BUNDLE = tls_server.ca_path
+def tls_tenant(sandbox_tls, settings):
+    settings.VISMA_CA_BUNDLE = sandbox_tls.ca_path
     application = ServiceApplication(
         name="Portal (TLS sandbox)",
         client_id="portal-demo-app",
-        token_url=tls_server.token_url,
-        api_url=tls_server.api_url,
+        token_url=sandbox_tls.token_url,
+        api_url=sandbox_tls.api_url,
     )
     application.set_secret(SANDBOX_SECRET)
     application.save()
     return Tenant.objects.create(application=application, tenant_id=TENANT_FULL, name="Nordlys Handel AS")
-
-
-def make_order(tenant, number="10000") -> SalesOrder:
-    customer, _ = Customer.objects.get_or_create(
-        tenant=tenant, number=number, defaults={"name": f"Kunde {number}", "status": "Active"}
-    )
-    order = SalesOrder.objects.create(tenant=tenant, customer=customer)
-    SalesOrderLine.objects.create(order=order, position=1, inventory_id="STOCK-100", quantity=Decimal("2"))
-    return order
 
 
 def send(order) -> SalesOrder:
@@ -64,37 +46,20 @@ def send(order) -> SalesOrder:
     return order
 
 
-def make_due(order) -> None:
-    SalesOrder.objects.filter(pk=order.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-
-
-def posts(server) -> int:
-    return sum(1 for r in server.state.request_log() if r["method"] == "POST" and r["path"] == "/api/v3/SalesOrders")
-
-
-def wait_for(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 # 1. The transport sends a POST once per attempt, also when TLS breaks while the answer is read.
-def test_tls_garbage_after_a_post_is_one_post_and_the_order_is_found(tls_server, tls_tenant):
-    tls_server.state.set_faults([{**POST, "kind": "tls_garbage", "times": 3}])
+def test_tls_garbage_after_a_post_is_one_post_and_the_order_is_found(sandbox_tls, tls_tenant):
+    sandbox_tls.state.set_faults([{**POST, "kind": "tls_garbage", "times": 3}])
     order = make_order(tls_tenant)
     with pytest.raises(OutcomeUnknown):
         VismaClient(tls_tenant).create_sales_order({"type": "SO", "customer": {"id": "10000"}})
-    assert posts(tls_server) == 1 and len(tls_server.state.orders()) == 1
+    assert posts(sandbox_tls) == 1 and len(sandbox_tls.state.orders()) == 1
 
     order = send(order)
     assert order.state == State.SUBMITTED
-    assert len(tls_server.state.orders()) == 2 and posts(tls_server) == 2  # one each: nothing sent twice
+    assert len(sandbox_tls.state.orders()) == 2 and posts(sandbox_tls) == 2  # one each: nothing sent twice
 
 
-def test_tls_verification_stays_on(tls_server, tls_tenant, settings):
+def test_tls_verification_stays_on(sandbox_tls, tls_tenant, settings):
     settings.VISMA_CA_BUNDLE = ""
     with pytest.raises(VismaUnavailable, match="secure connection"):
         VismaClient(tls_tenant).token()
