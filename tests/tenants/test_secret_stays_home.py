@@ -213,3 +213,20 @@ def test_deactivated_application_or_tenant_makes_no_call_at_all(sandbox, applica
     with pytest.raises(Refused, match="deactivated"):
         VismaClient(tenant).token()
     assert sandbox.state.token_request_count(application.client_id, str(tenant.tenant_id)) == before
+
+
+def test_add_application_keeping_the_secret_refuses_new_urls(application, monkeypatch):
+    with pytest.raises(CommandError, match="give the client secret again"):
+        call_command(
+            "add_application",
+            "--client-id",
+            application.client_id,
+            "--name",
+            application.name,
+            "--token-url",
+            "https://connect.visma.com/connect/token",
+            "--keep-secret",
+            stdout=StringIO(),
+        )
+    application.refresh_from_db()
+    assert not application.secret_needs_reentry and application.token_url != "https://connect.visma.com/connect/token"
