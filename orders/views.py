@@ -354,12 +354,19 @@ def _state_context(request: HttpRequest, order: SalesOrder) -> dict:
     soon = order.next_attempt_at is None or order.next_attempt_at <= now + timedelta(seconds=30)
     resend_at = services.resend_allowed_at(order) if order.state in (State.SUBMITTING, State.FAILED) else None
     unknown = resend_at is not None
+    # While submitting: the newest timeline row says whether a POST is out right now or what the last look-up found.
+    latest = order.attempts_log.order_by("-pk").first() if order.state == State.SUBMITTING else None
+    sending = latest is not None and latest.kind == "post" and latest.outcome == services.IN_FLIGHT
+    looking_up = unknown and order.state == State.SUBMITTING and not sending
+    next_look = order.next_attempt_at if looking_up and order.next_attempt_at and order.next_attempt_at > now else None
     blocker = services.send_blocker(order)
     return {
         "order": order,
         "poll_seconds": 2 if order.state == State.SUBMITTING or soon else 20,
         "now": now,
-        "looking_up": unknown and order.state == State.SUBMITTING,
+        "looking_up": looking_up,
+        "last_lookup": latest.outcome if looking_up and latest and latest.kind == "lookup" else "",
+        "next_look": next_look,
         "problems": errors.problems(order) if order.state == State.FAILED else [],
         "outcome_unknown": unknown and order.state == State.FAILED,
         "resend_at": resend_at if resend_at and resend_at > now else None,
