@@ -34,6 +34,8 @@ class ServiceApplicationForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         refuse_control_characters(self)
+        if not self.instance.pk:
+            self.fields["client_secret"].help_text = "Generated in the Visma Developer Portal (Credentials tab)."
 
     def clean_client_secret(self) -> str:
         secret = self.cleaned_data["client_secret"]

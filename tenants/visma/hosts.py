@@ -67,7 +67,10 @@ def url_problem(url: str) -> str:
         return "Visma is only reached over https://."
     allowed = settings.VISMA_ALLOWED_HOSTS
     if not any(_matches(host, pattern) for pattern in allowed):
-        return f"{host} is not one of Visma's hosts allowed here ({', '.join(allowed)}); see VISMA_ALLOWED_HOSTS."
+        return (
+            f"{host} is not one of Visma's hosts ({', '.join(allowed)}). If Visma really uses it, the portal's "
+            "administrator can allow it with VISMA_ALLOWED_HOSTS."
+        )
     return ""
 
 
