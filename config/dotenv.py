@@ -23,6 +23,11 @@ PLAIN_HTTP = [
     "SECURE_HSTS_SECONDS=0",
 ]
 
+SANDBOX_ON_LOOPBACK = [
+    "# The sandbox runs on this machine: let the portal send the demo secret to loopback.",
+    "VISMA_ALLOW_LOOPBACK=True",
+]
+
 
 def local_env() -> str:
     fernet_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
@@ -36,8 +41,7 @@ def local_env() -> str:
             "PORTAL_URL=http://127.0.0.1:8000",
             "VISMA_TOKEN_URL=http://127.0.0.1:8765/connect/token",
             "VISMA_API_URL=http://127.0.0.1:8765",
-            "# The sandbox runs on this machine: let the portal send the demo secret to loopback.",
-            "VISMA_ALLOW_LOOPBACK=True",
+            *SANDBOX_ON_LOOPBACK,
             f"VISMA_SANDBOX_CLIENT_SECRET={secrets.token_urlsafe(32)}",
             "# Alerts (a failed order, failing token requests, a failed sync) go to the console in the demo.",
             "ALERT_EMAILS=integration-team@localhost",
@@ -49,11 +53,17 @@ def local_env() -> str:
 def main() -> int:
     if ENV_FILE.exists():
         text = ENV_FILE.read_text()
-        if "SECURE_SSL_REDIRECT=" in text:
+        missing = []  # settings the local demo needs that an older .env was written without
+        if "SECURE_SSL_REDIRECT=" not in text:
+            missing += PLAIN_HTTP
+        if "VISMA_ALLOW_LOOPBACK=" not in text:
+            missing += SANDBOX_ON_LOOPBACK
+        if missing:
+            ENV_FILE.write_text(text.rstrip("\n") + "\n" + "\n".join(missing) + "\n")
+            names = [line.split("=")[0] for line in missing if not line.startswith("#")]
+            print(f"{ENV_FILE.name} exists; added what the local demo needs: {', '.join(names)}.")
+        else:
             print(f"{ENV_FILE.name} exists; keeping it.")
-        else:  # written before HTTPS became the default
-            ENV_FILE.write_text(text.rstrip("\n") + "\n" + "\n".join(PLAIN_HTTP) + "\n")
-            print(f"{ENV_FILE.name} exists; added the plain-HTTP settings the local demo needs.")
         return 0
     ENV_FILE.write_text(local_env())
     ENV_FILE.chmod(0o600)

@@ -83,6 +83,18 @@ def test_dotenv_gives_an_older_env_file_the_demos_plain_http_settings(tmp_path, 
     text = target.read_text()
     assert text.startswith("SECRET_KEY=kept\n")
     assert text.count("SECURE_SSL_REDIRECT=False") == 1 and "SECURE_HSTS_SECONDS=0" in text
+    assert text.count("VISMA_ALLOW_LOOPBACK=True") == 1  # the sandbox is on loopback
+
+
+def test_dotenv_lets_an_https_ready_env_file_reach_the_sandbox(tmp_path, monkeypatch):
+    from config import dotenv
+
+    target = tmp_path / ".env"
+    target.write_text("SECRET_KEY=kept\n" + "\n".join(dotenv.PLAIN_HTTP) + "\n")
+    monkeypatch.setattr(dotenv, "ENV_FILE", target)
+    dotenv.main()
+    text = target.read_text()
+    assert text.count("VISMA_ALLOW_LOOPBACK=True") == 1 and text.count("SECURE_SSL_REDIRECT=False") == 1
 
 
 def demo_env(tmp_path) -> dict[str, str]:
