@@ -257,9 +257,12 @@ def _claim_form_token(token: str) -> int | None:
     """
     if not (len(token) == 32 and all(ch in "0123456789abcdef" for ch in token)):
         return None
-    if cache.add(_form_token_key(token), 0, FORM_TOKEN_SECONDS):
-        return None
-    earlier = cache.get(_form_token_key(token))
+    try:
+        if cache.add(_form_token_key(token), 0, FORM_TOKEN_SECONDS):
+            return None
+        earlier = cache.get(_form_token_key(token))
+    except Exception as exc:  # a cache server that is down (Redis) is the same trouble: nothing is saved
+        raise DatabaseError("The new-order form's token could not be stored.") from exc
     if earlier is None:
         raise DatabaseError("The new-order form's token could not be stored.")
     if not earlier:
