@@ -976,6 +976,7 @@ def test_an_api_call_filter_to_the_last_searchable_day_finds_todays_calls(clerk,
 
 BIG_ID = "99999999999999999999999"
 ADMIN_VALUES = [BIG_ID, "-" + BIG_ID, "0x10", "\x00", "9999-12-31", "١٢٣", "<script>alert(1)</script>", ""]
+ADMIN_ID_VALUES = [*ADMIN_VALUES[:4], "١٢٣"]  # what a selected row's id can be turned into: enough for the actions
 MANAGEMENT = ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS")
 
 
@@ -1028,7 +1029,7 @@ def test_no_admin_list_answers_500_to_a_hostile_selection_or_filter(superclient,
         # django-axes' own cleanup action fails for any selection: it needs what only a login request carries
         actions = [a for a in actions if a != "cleanup_expired_attempts"]
         for value in ADMIN_VALUES:
-            for name in actions:
+            for name in actions if value in ADMIN_ID_VALUES else []:
                 response = superclient.post(url, {"action": name, "index": "0", "_selected_action": [value, "1"]})
                 assert_no_server_error(response, f"{url} {name} of {value!r}")
             params = [{f"{f}__in": value} for f in model_admin.list_filter if isinstance(f, str)]
