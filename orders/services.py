@@ -172,7 +172,7 @@ def resend_allowed_at(order: SalesOrder):
 
 def outcome_was_unknown(order: SalesOrder) -> bool:
     """Whether a POST of this order may have created it without the portal hearing back: look before resending."""
-    return bool(order.pk) and order.attempts_log.filter(kind="post", outcome="unknown").exists()
+    return resend_allowed_at(order) is not None
 
 
 def find_in_visma(order: SalesOrder, client: VismaClient | None = None) -> tuple[str, str] | None:
@@ -305,7 +305,7 @@ def sweep() -> str:
         tenant = order.tenant
         if time.monotonic() > until:
             break
-        if order.tenant_id in paused or (tenant.unreachable_since and tenant.unreachable_probe_at > now):
+        if order.tenant_id in paused or reachability.waiting_for_probe(tenant):
             continue
         # Claimed by moving its next look on: attempt_started_at stays, it bounds the lookup's search.
         unchanged = Q(next_attempt_at=order.next_attempt_at) if order.next_attempt_at else Q(next_attempt_at=None)

@@ -28,6 +28,12 @@ def retry_every() -> int:
     return settings.VISMA_UNREACHABLE_RETRY_SECONDS
 
 
+def waiting_for_probe(tenant: Tenant) -> bool:
+    """Paused, and the next probe is not due yet (claims nothing)."""
+    probe_at = tenant.unreachable_probe_at
+    return tenant.unreachable_since is not None and probe_at is not None and probe_at > timezone.now()
+
+
 def paused_until(tenant: Tenant) -> datetime | None:
     """When the next probe may go, if the tenant's sending is paused and this caller did not win the probe.
 
@@ -77,9 +83,10 @@ def succeeded(tenant: Tenant) -> None:
     """A call reached Visma: close the breaker if it was counting. Free when nothing was wrong."""
     if not tenant.unreachable_failures and tenant.unreachable_since is None:
         return
-    was_paused = Tenant.objects.filter(pk=tenant.pk, unreachable_since__isnull=False).exists()
     closed = {"unreachable_failures": 0, "unreachable_since": None, "unreachable_probe_at": None}
-    Tenant.objects.filter(pk=tenant.pk).update(**closed)
+    was_paused = Tenant.objects.filter(pk=tenant.pk, unreachable_since__isnull=False).update(**closed)
+    if not was_paused:
+        Tenant.objects.filter(pk=tenant.pk).update(unreachable_failures=0)
     tenant.unreachable_failures, tenant.unreachable_since, tenant.unreachable_probe_at = 0, None, None
     if was_paused:
         notifications.recovered(_key(tenant), announce=f"Visma is reachable again for {tenant.name}")

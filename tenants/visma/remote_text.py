@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 
+from core.logging import redact
+
 MAX_LENGTH = 500
 MAX_LEAVES = 200
 REMOVED = "[removed]"
-_TOKEN_LIKE = [
-    re.compile(r"(?i)\bbearer\s+[\w\-.~+/=]+"),
+_TOKEN_LIKE = [  # besides what the log filter (`core.logging.redact`) already scrubs
     re.compile(r"\beyJ[\w\-]+\.[\w\-]+\.[\w\-]*"),  # a JWT
     re.compile(r"(?i)\b(client_secret|access_token|refresh_token|password)\b[\"']?\s*[:=]\s*[\"']?[^\s\"'&,}]+"),
     re.compile(r"[A-Za-z0-9+/_]{40,}={0,2}"),  # a long opaque blob: a token or a secret
@@ -22,6 +23,7 @@ def clean(value, *, secrets: tuple[str, ...] = (), limit: int = MAX_LENGTH) -> s
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, REMOVED)
+    text = redact(text)
     for pattern in _TOKEN_LIKE:
         text = pattern.sub(REMOVED, text)
     text = " ".join(text.split())
