@@ -145,10 +145,10 @@ class SalesOrderLine(models.Model):
 
 
 class SubmissionAttempt(models.Model):
-    """One HTTP attempt (or reconciliation lookup) for an order, for the order's timeline."""
+    """One row of the order's timeline: an HTTP attempt or reconciliation lookup, or what staff did (edit, queue)."""
 
     order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="attempts_log")
-    kind = models.CharField(max_length=10, default="post")  # post | lookup
+    kind = models.CharField(max_length=10, default="post")  # post | lookup | edit | queue
     started_at = models.DateTimeField(default=timezone.now)
     duration_ms = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=20)
@@ -157,6 +157,14 @@ class SubmissionAttempt(models.Model):
     message = models.TextField(blank=True)
     customer_number = models.CharField(
         max_length=30, blank=True, help_text="The Visma customer a POST was sent for: a lost answer is looked up there."
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who edited or queued the order (staff rows only).",
     )
 
     class Meta:
