@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import api, seed
 from . import tls as tls_files
-from .state import DEFAULT_MAX_PAGE_SIZE, Fault, SandboxState
+from .state import DEFAULT_MAX_PAGE_SIZE, Fault, SandboxState, parse_latency
 
 CONTROL_NOTE = "control endpoint for tests and demos only"
 _ORDER_PATH = re.compile(r"^/api/v3/SalesOrders(?:/(?P<type>[^/]+)(?:/(?P<id>[^/]+)(?P<lines>/lines)?)?)?$")
@@ -94,6 +94,8 @@ class Handler(BaseHTTPRequestHandler):
             self._drop(dropped.garbage)
         else:
             self.state.record({"method": method, "path": path, "status": status, "tenant": self.tenant_id})
+            if not path.startswith("/_sandbox/") and (latency := self.state.latency_for(method, path)):
+                time.sleep(latency)  # Visma's own time for the request, after the work is done
             self._send(status, headers, body)
 
     def _with_fault(self, fault: Fault | None, method: str, path: str, query: dict):
@@ -313,6 +315,12 @@ class Handler(BaseHTTPRequestHandler):
         elif (method, path) == ("DELETE", "/_sandbox/faults"):
             state.set_faults([])
             body = {"faults": 0}
+        elif (method, path) == ("POST", "/_sandbox/latency"):
+            try:
+                state.latency = parse_latency(json.loads(self.raw_body or b"0"))
+            except (ValueError, TypeError) as exc:
+                return 400, {}, {"sandbox": CONTROL_NOTE, "error": str(exc)}
+            body = {"latency": state.latency}
         elif (method, path) == ("POST", "/_sandbox/reset"):
             state.reset()
             body = {"reset": True}
@@ -363,7 +371,10 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class SandboxServer:
-    """A running sandbox on a loopback port; `port=0` picks a free one. `tls=True` serves HTTPS (see `ca_path`)."""
+    """A running sandbox on a loopback port; `port=0` picks a free one. `tls=True` serves HTTPS (see `ca_path`).
+
+    `latency`: seconds every API answer waits, or per request, e.g. {"POST /api/v3/SalesOrders": 0.2} (the longest
+    matching "[METHOD ]/path" prefix counts). `extra_tenants`: more tenant IDs that approved reading and writing."""
 
     def __init__(
         self,
@@ -378,6 +389,8 @@ class SandboxServer:
         max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
         clock_offset: float = 0.0,
         silent_page_cap: int | None = None,
+        latency: float | dict[str, float] = 0.0,
+        extra_tenants: tuple[str, ...] = (),
         faults: list | None = None,
         state_file: str | None = None,
         tls: bool = False,
@@ -392,6 +405,8 @@ class SandboxServer:
             max_page_size,
             clock_offset,
             silent_page_cap=silent_page_cap,
+            latency=latency,
+            extra_tenants=tuple(extra_tenants),
         )
         self.state_file, self.quiet = state_file, quiet
         if state_file and Path(state_file).exists():

@@ -82,6 +82,33 @@ class Fault:
         return True
 
 
+def parse_latency(value) -> float | dict[str, float]:
+    """A number of seconds for every API request, or {"[METHOD ]/path prefix": seconds}; ValueError otherwise."""
+    if isinstance(value, dict):
+        parsed = {}
+        for key, seconds in value.items():
+            method, _, path = str(key).rpartition(" ")
+            if not path.startswith("/") or (method and not method.isalpha()):
+                raise ValueError(f"latency key {key!r} is not '/path' or 'METHOD /path'")
+            parsed[f"{method.upper()} {path}".lstrip()] = _seconds(seconds)
+        return parsed
+    return _seconds(value)
+
+
+def _seconds(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"latency {value!r} is not a number of seconds")
+    seconds = float(value)
+    if not 0 <= seconds <= 300:
+        raise ValueError(f"latency {seconds:g} s is not between 0 and 300 seconds")
+    return seconds
+
+
+def _matches(key: str, method: str, path: str) -> bool:
+    wanted, _, prefix = key.rpartition(" ")
+    return (not wanted or wanted == method) and path.startswith(prefix)
+
+
 @dataclass
 class SandboxState:
     client_secret: str
@@ -93,24 +120,33 @@ class SandboxState:
     clock_offset: float = 0.0
     seed_value: int = 1
     silent_page_cap: int | None = None  # Customers pages hold at most this many, with no 400 (see api.get_customers)
+    latency: float | dict[str, float] = 0.0  # seconds before each API answer, or per "[METHOD ]/path" prefix
+    extra_tenants: tuple[str, ...] = ()  # more approved tenants with read and write scopes, kept across resets
     lock: threading.RLock = field(default_factory=threading.RLock)
     after_reset: Callable[[], None] | None = None  # the server's resume(): a reset sandbox is also up again
 
     def __post_init__(self) -> None:
-        self._settings = (self.max_page_size, self.clock_offset, self.silent_page_cap)
+        self.latency = parse_latency(self.latency)
+        self._settings = (self.max_page_size, self.clock_offset, self.silent_page_cap, self.latency)
         self.pending: list[threading.Timer] = []
         self.reset()
 
     def reset(self) -> None:
-        """Back to the seed data, the page size limits and clock offset the sandbox was started with, and up."""
+        """Back to the seed data and the page size limits, clock offset and latency it was started with, and up."""
         self.cancel_pending()
         if self.after_reset:
             self.after_reset()
         with self.lock:
-            self.max_page_size, self.clock_offset, self.silent_page_cap = self._settings
+            self.max_page_size, self.clock_offset, self.silent_page_cap, self.latency = self._settings
             self.client_id = seed.DEMO_CLIENT_ID
             self.granted_scopes = (seed.SCOPE_READ, seed.SCOPE_WRITE)
             self.tenants = {tid: {"name": n, "approved": a, "scopes": s} for tid, (n, a, s) in seed.TENANTS.items()}
+            for number, tenant_id in enumerate(self.extra_tenants, start=1):
+                self.tenants[tenant_id] = {
+                    "name": f"Extra tenant {number}",
+                    "approved": True,
+                    "scopes": (seed.SCOPE_READ, seed.SCOPE_WRITE),
+                }
             self._customers = {
                 tid: {c["id"]: c for c in seed.customers_for(tid, self.customers_per_tenant)} for tid in self.tenants
             }
@@ -241,6 +277,13 @@ class SandboxState:
     def fault_for(self, method: str, path: str) -> Fault | None:
         with self.lock:
             return next((f for f in self.faults if f.fires(method, path, self.rng)), None)
+
+    def latency_for(self, method: str, path: str) -> float:
+        """Seconds to wait before answering: the fixed latency, or that of the longest matching key."""
+        if isinstance(self.latency, float):
+            return self.latency
+        matches = [(len(key), seconds) for key, seconds in self.latency.items() if _matches(key, method, path)]
+        return max(matches)[1] if matches else 0.0
 
     def take_rate_budget(self, key: str) -> tuple[bool, int, int]:
         """(allowed, remaining, seconds until the window resets) for one request of a client+tenant."""

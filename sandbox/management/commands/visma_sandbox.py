@@ -38,6 +38,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--clock-offset", type=float, default=0.0, help="Shift the sandbox's clock by this many seconds."
         )
+        parser.add_argument(
+            "--latency",
+            help="Seconds before every API answer, or JSON per request, e.g. '{\"POST /api/v3/SalesOrders\": 0.2}'.",
+        )
+        parser.add_argument(
+            "--extra-tenant",
+            action="append",
+            default=[],
+            metavar="ID",
+            help="Another tenant that approved reading and writing (repeatable).",
+        )
         parser.add_argument("--tls", action="store_true", help="Serve HTTPS with a throwaway certificate authority.")
         parser.add_argument("--faults", help="Fault plan: inline JSON list or a path to a JSON file.")
         parser.add_argument("--state", help="Keep customers and orders in this JSON file across restarts.")
@@ -56,6 +67,8 @@ class Command(BaseCommand):
                 max_page_size=options["max_page_size"],
                 clock_offset=options["clock_offset"],
                 silent_page_cap=options["silent_page_cap"],
+                latency=self._latency(options["latency"]),
+                extra_tenants=tuple(options["extra_tenant"]),
                 faults=self._faults(options["faults"]),
                 state_file=options["state"],
                 tls=options["tls"],
@@ -64,7 +77,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc.strerror}") from None
         except ValueError as exc:
-            raise CommandError(f"Bad --faults: {exc}") from None
+            raise CommandError(f"Bad --faults or --latency: {exc}") from None
         self.stdout.write(
             f"Visma sandbox on {server.base_url}  (token URL {server.token_url}, API URL {server.api_url})"
         )
@@ -73,6 +86,10 @@ class Command(BaseCommand):
         self.stdout.write(f"  max pageSize   {server.state.max_page_size}")
         if server.state.silent_page_cap:
             self.stdout.write(f"  silent cap     {server.state.silent_page_cap} customers per page")
+        if server.state.latency:
+            self.stdout.write(f"  latency        {json.dumps(server.state.latency)} s")
+        for tenant_id in server.state.extra_tenants:
+            self.stdout.write(f"  extra tenant   {tenant_id}")
         if server.state.clock_offset:
             self.stdout.write(f"  clock offset   {server.state.clock_offset:+g} s")
         self.stdout.write(f"  client ID      {seed.DEMO_CLIENT_ID}")
@@ -99,3 +116,19 @@ class Command(BaseCommand):
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise CommandError(f"--faults is neither a JSON list nor a readable JSON file: {exc}") from None
+
+    def _latency(self, value: str | None) -> float | dict:
+        """A number of seconds, or a JSON object of seconds per "[METHOD ]/path"; checked by the sandbox."""
+        if not value:
+            return 0.0
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--latency is neither a number nor a JSON object: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise CommandError("--latency is neither a number nor a JSON object")
+        return parsed
