@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 from core.schedules import SWEEPER
 
@@ -29,3 +29,8 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(ensure_sweeper_schedule, sender=self, dispatch_uid="orders.ensure_sweeper_schedule")
+        from . import totals
+        from .models import SalesOrderLine
+
+        post_save.connect(totals.line_changed, sender=SalesOrderLine, dispatch_uid="orders.totals.saved")
+        post_delete.connect(totals.line_changed, sender=SalesOrderLine, dispatch_uid="orders.totals.deleted")

@@ -28,6 +28,7 @@ from tenants.models import Customer, Tenant
 
 from .models import SalesOrder, SalesOrderLine
 from .numbers import parse_decimal
+from .totals import recount as recount_totals
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -548,6 +549,7 @@ def _create(plan: ImportPlan, tenant: Tenant, user, *, submit: bool) -> list[Sal
         ),
         batch_size=INSERT_BATCH,
     )
+    recount_totals(order.pk for order in orders)
     return orders
 
 

@@ -68,13 +68,31 @@ class SalesOrder(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    lines_total = models.DecimalField(
+        max_digits=30,
+        decimal_places=8,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Sum of the priced lines (None when Visma prices every line), kept by orders.totals.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
+        # The list pages' filters and sorts, each read from an index in order (see orders.listing); prefix search
+        # indexes that only PostgreSQL needs are made in migration 0007.
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="order_due"),
             models.Index(fields=["customer", "customer_order"], name="order_customer_reference"),
             models.Index(fields=["-created_at", "-id"], name="order_newest_first"),
+            models.Index(fields=["state", "date", "created_at", "id"], name="order_state_by_date"),
+            models.Index(fields=["tenant", "date", "created_at", "id"], name="order_tenant_by_date"),
+            models.Index(fields=["tenant", "state", "date", "created_at", "id"], name="order_tenant_state_by_date"),
+            models.Index(fields=["date", "created_at", "id"], name="order_by_date"),
+            models.Index(fields=["visma_number", "id"], name="order_by_visma_number"),
+            models.Index(fields=["customer_order", "id"], name="order_by_customer_order"),
+            models.Index(fields=["lines_total", "id"], name="order_by_total"),
+            models.Index(fields=["customer", "date", "created_at", "id"], name="order_customer_by_date"),
         ]
         permissions = [
             ("submit_salesorder", "Can submit sales orders to Visma"),

@@ -57,6 +57,8 @@ class ApiCall(models.Model):
         indexes = [
             models.Index(fields=["tenant", "-started_at"], name="apicall_tenant_recent"),
             models.Index(fields=["context", "-started_at"], name="apicall_context_recent"),
+            models.Index(fields=["duration_ms", "id"], name="apicall_by_duration"),
+            models.Index(fields=["started_at", "id"], name="apicall_by_time"),
         ]
 
     def __str__(self) -> str:

@@ -36,9 +36,17 @@ class Customer(models.Model):
     class Meta:
         ordering = ["tenant", "number"]
         constraints = [models.UniqueConstraint(fields=["tenant", "number"], name="customer_unique_number_per_tenant")]
+        # The customers list's sorts read these in order; sorting by name in the portal language's order uses the
+        # collation indexes made in migration 0007, which also adds PostgreSQL's prefix-search index on the number.
         indexes = [
             models.Index(fields=["tenant", "name"], name="customer_tenant_name"),
             models.Index(fields=["name"], name="customer_name"),
+            models.Index(fields=["number", "id"], name="customer_by_number"),
+            models.Index(
+                fields=["number", "id"], name="customer_in_visma_by_number", condition=Q(removed_at__isnull=True)
+            ),
+            models.Index(fields=["status", "id"], name="customer_by_status"),
+            models.Index(fields=["last_seen_at", "id"], name="customer_by_last_seen"),
         ]
 
     def __str__(self) -> str:
