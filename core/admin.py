@@ -9,6 +9,11 @@ from django.contrib import admin
 
 from .admin_safety import SafeAdminMixin
 
+admin.site.site_header = "Visma order portal: admin"
+admin.site.site_title = "Visma order portal admin"
+admin.site.index_title = "Records behind the portal"
+admin.site.site_url = "/"
+
 for model in apps.get_models():
     if admin.site.is_registered(model):
         model_admin = type(admin.site.get_model_admin(model))

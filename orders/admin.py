@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin, messages
@@ -10,6 +12,8 @@ from core.admin_safety import SafeAdminMixin
 from . import editing
 from .models import EDITABLE_STATES, SalesOrder, SalesOrderLine, SubmissionAttempt
 from .numbers import AmountField
+
+VISMA_LABEL = re.compile(r"([A-Za-z]{2})\s+(\d+)")
 
 
 class SalesOrderLineInline(SafeAdminMixin, admin.TabularInline):
@@ -74,7 +78,7 @@ class SalesOrderAdminForm(forms.ModelForm):
 @admin.register(SalesOrder)
 class SalesOrderAdmin(SafeAdminMixin, AuditlogHistoryAdminMixin, admin.ModelAdmin):
     show_auditlog_history_link = True
-    list_display = ("reference", "tenant", "customer", "date", "state", "visma_number", "attempts", "created_at")
+    list_display = ("reference", "tenant", "customer", "date", "state", "visma_order", "attempts", "created_at")
     list_filter = ("state", "tenant", "status")
     search_fields = ("reference", "visma_number", "customer_order", "customer__number", "customer__name")
     list_select_related = ("tenant", "customer")
@@ -85,8 +89,7 @@ class SalesOrderAdmin(SafeAdminMixin, AuditlogHistoryAdminMixin, admin.ModelAdmi
     readonly_fields = (
         "reference",
         "state",
-        "visma_type",
-        "visma_number",
+        "visma_order",
         "attempts",
         "next_attempt_at",
         "attempt_started_at",
@@ -101,6 +104,24 @@ class SalesOrderAdmin(SafeAdminMixin, AuditlogHistoryAdminMixin, admin.ModelAdmi
 
     form = SalesOrderAdminForm
     header_fields = ("tenant", "customer", "order_type", "date", "description", "customer_order", "status", "note")
+
+    @admin.display(description="Visma order", ordering="visma_number", empty_value="—")
+    def visma_order(self, obj: SalesOrder) -> str:
+        """As the portal shows it: "SO 000123"."""
+        return obj.visma_label
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # A Visma number is copied as shown ("SO 000123"); the type prefix is not part of the stored number.
+        shown = VISMA_LABEL.fullmatch(search_term.strip())
+        if shown:
+            results |= queryset.filter(visma_type__iexact=shown[1], visma_number=shown[2])
+        return results, may_have_duplicates
+
+    def has_add_permission(self, request) -> bool:
+        # Orders are built in the portal's form (customer picker, lines, checks); state, attempts and errors are
+        # only ever set by the submission, never typed.
+        return False
 
     def has_submit_permission(self, request) -> bool:
         return request.user.has_perm("orders.submit_salesorder")
@@ -120,10 +141,6 @@ class SalesOrderAdmin(SafeAdminMixin, AuditlogHistoryAdminMixin, admin.ModelAdmi
         return actions
 
     def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            obj.created_by = request.user
-            super().save_model(request, obj, form, change)
-            return
         changed = {name: getattr(obj, name) for name in form.changed_data if name in self.header_fields}
         if changed and not SalesOrder.objects.filter(pk=obj.pk, state__in=EDITABLE_STATES).update(**changed):
             messages.error(request, f"Order {obj.reference} was not changed: it left draft/failed meanwhile.")
