@@ -82,7 +82,8 @@ class SalesOrder(models.Model):
         # The list pages' filters and sorts, each read from an index in order (see orders.listing); prefix search
         # indexes that only PostgreSQL needs are made in migration 0007.
         indexes = [
-            models.Index(fields=["state", "next_attempt_at"], name="order_due"),
+            models.Index(fields=["state", "next_attempt_at", "id"], name="order_due_ids"),
+            models.Index(fields=["tenant", "state", "next_attempt_at"], name="order_tenant_due"),
             models.Index(fields=["customer", "customer_order"], name="order_customer_reference"),
             models.Index(fields=["-created_at", "-id"], name="order_newest_first"),
             models.Index(fields=["state", "date", "created_at", "id"], name="order_state_by_date"),
