@@ -45,8 +45,10 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+## Benchmarks (bench/README.md): all, or `make bench BENCH="ratelimit fairness"`; DATABASE_URL and REDIS_URL as the
+## portal reads them (each benchmark makes and drops a database of its own, and uses Redis database 14).
 bench: $(VENV)/.dev
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,6 +1,8 @@
 """`make bench` (`python -m bench [name ...]`): run the benchmarks, each in its own process, and print one table.
 
 Not part of the test suite; nothing here asserts on time. Names: see BENCHMARKS. `python -m bench soak` runs one.
+Each uses a database of its own on the portal's database server (DATABASE_URL: SQLite by default, PostgreSQL if it
+says so) and, where REDIS_URL is set, Redis as broker and cache (see bench/setup.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ BENCHMARKS = {
     "lists": "customers and orders list pages at 100,000 rows",
     "imports": "CSV order import, lines per second",
     "soak": "1,000 orders over HTTPS, ~30% faults, 3 cluster SIGKILLs, Visma down once: duplicates, lost, failed",
+    "latency": "100 orders, 200 ms per POST, 1/2/4 workers vs ideal, a bare loop and a bare threaded loop",
+    "ratelimit": "150 orders, budget 50 requests per 20 s window: elapsed vs paced ideal, 429s answered",
+    "fairness": "tenant A 300 orders, tenant B 20 orders 2 s later, 200 ms POSTs: B's wait vs round-robin ideal",
+    "scaleout": "the soak on PostgreSQL + Redis with two hosts, one killed twice (skipped loudly without them)",
 }
 ROOT = Path(__file__).resolve().parent
 

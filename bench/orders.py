@@ -1,4 +1,5 @@
-"""Order submission throughput: 1,000 orders through a real 2-worker django-q2 cluster (ORM broker, SQLite) against
+"""Order submission throughput: 1,000 orders through a real 2-worker django-q2 cluster (the portal's database and
+broker: SQLite and the ORM broker unless DATABASE_URL / REDIS_URL say otherwise) against
 the sandbox in its own process, no faults, vs a bare loop of the same POSTs in the same run (see bench/soak.py).
 
 Then the same cluster runs 1,000 empty tasks: the queue's own floor, to tell the portal's work from the queue's.
@@ -6,24 +7,18 @@ Then the same cluster runs 1,000 empty tasks: the queue's own floor, to tell the
 
 from __future__ import annotations
 
-import time
-
 from bench import soak
+from bench.cluster import Cluster, run_marks, wait_until_ready
 
 
 def empty_tasks_per_second(folder, count: int) -> float:
-    from django_q.models import OrmQ
-    from django_q.tasks import async_task
-
-    cluster = soak.Cluster(folder / "qcluster-empty-tasks.log")
+    """Tasks that only append a byte to a file, counted by the file's size: the same with the ORM broker and Redis
+    (where the queue is empty while workers still run what they took). The cluster's start-up is not counted."""
+    cluster = Cluster(folder / "qcluster-empty-tasks.log")
     cluster.start()
-    started = time.monotonic()
     try:
-        for _ in range(count):
-            async_task("math.floor", 1.5)
-        while OrmQ.objects.exists() and time.monotonic() - started < soak.TIME_LIMIT:
-            time.sleep(0.1)
-        return count / (time.monotonic() - started)
+        wait_until_ready(folder / "ready.marks")
+        return run_marks(folder / "empty-tasks.marks", count, soak.TIME_LIMIT)
     finally:
         cluster.stop()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet
 
@@ -25,7 +27,10 @@ SANDBOX_CA = "sandbox-ca.pem"  # in the benchmark's folder: the CA of a sandbox 
 def configure_django(
     settings_module: str = "config.settings_test", *, sandbox_tls: bool = False, **environment: str
 ) -> Path:
-    """Point Django at a fresh database file in a temporary folder and migrate it.
+    """Point Django at a fresh database of its own and migrate it: a file in a temporary folder, or, where the
+    portal's DATABASE_URL is PostgreSQL, a database `bench_<pid>` on that server, dropped at the end. Where the
+    portal's REDIS_URL is set, Redis database BENCH_REDIS_DB (14) on that server is the broker and cache, flushed
+    before and after.
 
     The environment is left set, so subprocesses (a qcluster) started afterwards share the database and keys. The
     folder (database, cluster logs) is removed when the process ends, unless BENCH_KEEP_FILES is set. The sandbox
@@ -35,8 +40,10 @@ def configure_django(
     folder = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     if not os.environ.get("BENCH_KEEP_FILES"):
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    database_url, redis_url = portal_services()
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
-    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{folder / 'bench.sqlite3'}")
+    os.environ["DATABASE_URL"] = own_database(database_url, folder)
+    os.environ["REDIS_URL"] = own_redis_db(redis_url) if redis_url else ""
     os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
     os.environ["FIELD_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -54,6 +61,70 @@ def configure_django(
 
     call_command("migrate", verbosity=0)
     return folder
+
+
+def portal_services() -> tuple[str, str]:
+    """The DATABASE_URL and REDIS_URL the portal would use here: the environment's, else its .env file's."""
+    env_file = os.environ.get("ENV_FILE", str(ROOT / ".env"))
+    from_file = _env_file_values(Path(env_file)) if env_file and Path(env_file).is_file() else {}
+    return tuple(os.environ.get(name, from_file.get(name, "")) for name in ("DATABASE_URL", "REDIS_URL"))
+
+
+def _env_file_values(path: Path) -> dict[str, str]:
+    """NAME=value lines of a .env file (quotes removed), as config.settings reads them."""
+    values = {}
+    for line in path.read_text().splitlines():
+        name, sep, value = line.strip().removeprefix("export ").partition("=")
+        if sep and not name.startswith("#"):
+            values[name.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def is_postgres(url: str) -> bool:
+    return url.split(":", 1)[0] in ("postgres", "postgresql", "pgsql", "postgis")
+
+
+def own_database(url: str, folder: Path) -> str:
+    """The URL of a database only this benchmark uses: a SQLite file in `folder` unless `url` is PostgreSQL."""
+    if not is_postgres(url):
+        return f"sqlite:///{folder / 'bench.sqlite3'}"
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"bench_{os.getpid()}"
+    server = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(libpq_url(server), autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    atexit.register(_drop_database, server, name)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _drop_database(server: str, name: str) -> None:
+    import psycopg
+
+    with contextlib.suppress(Exception):
+        from django.db import connections
+
+        connections.close_all()
+    with psycopg.connect(libpq_url(server), autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def libpq_url(url: str) -> str:
+    """psycopg takes postgresql:// but not Django's other spellings of the scheme."""
+    return "postgresql:" + url.split(":", 1)[1]
+
+
+def own_redis_db(url: str) -> str:
+    """`url` with Redis database BENCH_REDIS_DB (14 unless set), flushed now and when the process ends."""
+    import redis
+
+    own = urlunsplit(urlsplit(url)._replace(path=f"/{os.environ.get('BENCH_REDIS_DB', '14')}"))
+    client = redis.Redis.from_url(own, socket_timeout=5)
+    client.flushdb()
+    atexit.register(lambda: client.flushdb())
+    return own
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -95,8 +166,20 @@ class Sandbox:
 
 
 @contextlib.contextmanager
-def sandbox_process(secret: str, *, customers: int = 40, token_lifetime: int | None = None, tls: bool = False):
+def sandbox_process(
+    secret: str,
+    *,
+    customers: int = 40,
+    token_lifetime: int | None = None,
+    tls: bool = False,
+    latency: float | dict[str, float] = 0.0,
+    rate_limit: tuple[int, int] | None = None,
+    extra_tenants: tuple[str, ...] = (),
+):
     """The sandbox in its own process, as Visma is: client and server do not share one interpreter.
+
+    `latency`: seconds before every API answer, or per "[METHOD ]/path"; `rate_limit`: (requests, window seconds)
+    per client and tenant, unlimited if None; `extra_tenants`: more tenant IDs approved for reading and writing.
 
     `tls`: it serves HTTPS with a certificate authority of its own, copied to where `configure_django(sandbox_tls=True)`
     pointed VISMA_CA_BUNDLE (the sandbox deletes its copy when it stops)."""
@@ -105,7 +188,12 @@ def sandbox_process(secret: str, *, customers: int = 40, token_lifetime: int | N
     port = free_port()
     env = {**os.environ, "VISMA_SANDBOX_CLIENT_SECRET": secret, "PYTHONUNBUFFERED": "1"}  # its banner names the CA
     command = [sys.executable, "manage.py", "visma_sandbox", "--port", str(port), "--customers", str(customers)]
-    command += ["--rate-limit", str(10**9)]
+    requests_per_window, window = rate_limit or (10**9, 3600)
+    command += ["--rate-limit", str(requests_per_window), "--rate-window", str(window)]
+    if latency:
+        command += ["--latency", json.dumps(latency)]
+    for tenant_id in extra_tenants:
+        command += ["--extra-tenant", tenant_id]
     if token_lifetime:
         command += ["--token-lifetime", str(token_lifetime)]
     if tls:

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import re
-import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -31,7 +28,8 @@ from pathlib import Path
 
 import requests
 
-from bench.setup import ROOT, Sandbox, configure_django, sandbox_process
+from bench.cluster import Cluster, waiting_tasks
+from bench.setup import Sandbox, configure_django, sandbox_process
 
 ORDERS = 1000
 KILLS = 3
@@ -118,38 +116,6 @@ class Outcome:
         return self.orders / self.bare_seconds if self.bare_seconds else 0.0
 
 
-class Cluster:
-    """`manage.py qcluster` in its own process group, so SIGKILL takes the sentinel, pusher and workers at once."""
-
-    def __init__(self, log: Path):
-        self.log = log
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "qcluster"],
-                cwd=ROOT,
-                env=dict(os.environ),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-
 def prepare(sandbox: Sandbox):
     """Register the sandbox's tenant and fetch its customers, as staff would before building orders."""
     from sandbox.seed import TENANT_FULL
@@ -215,15 +181,22 @@ def bare_post_loop(sandbox: Sandbox, order_ids: list[int]) -> float:
 
 
 def run(
-    count: int = ORDERS, *, faults: list[dict], kills: int, label: str, outage: float = 0, tls: bool = False
+    count: int = ORDERS,
+    *,
+    faults: list[dict],
+    kills: int,
+    label: str,
+    outage: float = 0,
+    tls: bool = False,
+    hosts: int = 1,
 ) -> Outcome:
     """One portal run in a fresh database: bare loop first, then the same orders through the cluster.
 
-    `outage`: seconds the sandbox refuses connections, once, when OUTAGE_AT of the orders are finished."""
+    `outage`: seconds the sandbox refuses connections, once, when OUTAGE_AT of the orders are finished. `hosts`:
+    clusters started as separate hosts (process groups, Q_WORKERS workers each) sharing the broker; the kills go to
+    the last one, which is started again each time."""
     folder = configure_django("bench.cluster_settings", sandbox_tls=tls, **ENVIRONMENT)
     logging.getLogger("urllib3").setLevel(logging.ERROR)  # retries of faulted lookups are expected here
-    from django_q.models import OrmQ
-
     from orders import services
     from orders.models import SalesOrder, SubmissionAttempt
     from tenants.models import Tenant
@@ -238,9 +211,12 @@ def run(
         outcome.bare_seconds = bare_post_loop(sandbox, order_ids)
         sandbox.control("POST", "reset")
         sandbox.control("POST", "faults", faults)
-        cluster = Cluster(folder / "qcluster.log")
-        print(f"{label}: {count:,} orders through the cluster (log: {cluster.log})…", file=sys.stderr, flush=True)
-        cluster.start()
+        clusters = [Cluster(folder / f"qcluster-{n}.log") for n in range(1, hosts + 1)]
+        cluster = clusters[-1]
+        where = f"{hosts} hosts" if hosts > 1 else "the cluster"
+        print(f"{label}: {count:,} orders through {where} (logs: {folder})…", file=sys.stderr, flush=True)
+        for each in clusters:
+            each.start()
         started = time.monotonic()
         try:
             for order in SalesOrder.objects.filter(pk__in=order_ids).only("pk", "state"):
@@ -263,18 +239,19 @@ def run(
                     kill_at.pop(0)
                     cluster.kill()
                     outcome.kills += 1
-                    print(f"{label}: SIGKILL of the cluster at {finished:,} finished orders", file=sys.stderr)
+                    print(f"{label}: SIGKILL of host {hosts} at {finished:,} finished orders", file=sys.stderr)
                     time.sleep(1)
                     cluster.start()
                 if finished == count:
                     break
-                if not OrmQ.objects.exists() and time.monotonic() - last_sweep > 2:
+                if not waiting_tasks() and time.monotonic() - last_sweep > 2:
                     services.sweep()  # what the one-minute schedule does, sooner
                     last_sweep = time.monotonic()
                 time.sleep(0.25)
             outcome.seconds = time.monotonic() - started
         finally:
-            cluster.stop()
+            for each in clusters:
+                each.stop()
         if outage_started:  # the control endpoint is down with the rest until then
             time.sleep(max(0.0, outage_started + outage + 1 - time.monotonic()))
         sandbox.control("DELETE", "faults")
@@ -336,7 +313,8 @@ def run(
         if error.startswith("Gave up after")
         and all(result == "unknown" and status in (500, 503) for _, result, status in posts.get(order_id, []))
     )
-    for line in (folder / "qcluster.log").read_text(errors="replace").splitlines():
+    log_lines = (line for log in folder.glob("qcluster-*.log") for line in log.read_text(errors="replace").splitlines())
+    for line in log_lines:
         if "exceeded maximum timeout" in line and (task := re.search(r"Failed '([^']+)'", line)):
             outcome.timed_out_tasks[task[1]] += 1
     return outcome
@@ -359,9 +337,27 @@ def _lost_answer_kind(status: int | None, message: str) -> str:
 
 def main() -> list[tuple[str, str]]:
     result = run(faults=FAULTS, kills=KILLS, label="soak", outage=OUTAGE_SECONDS, tls=True)
+    where = services_used()
+    return report(
+        result,
+        f"soak ({where}), {result.orders:,} orders over HTTPS, ~30% faults, {result.kills} cluster SIGKILLs, "
+        "Visma down once",
+        "soak",
+    )
+
+
+def services_used() -> str:
+    """Which database and broker this run used, for the report."""
+    from django.conf import settings
+
+    database = "PostgreSQL" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "SQLite"
+    return f"{database} + {'Redis' if settings.REDIS_URL else 'ORM'} broker"
+
+
+def report(result: Outcome, name: str, prefix: str) -> list[tuple[str, str]]:
+    """The soak's rows; the first starts with FAILED when an order was duplicated, left unfinished or lost, …"""
     faulted = sum(result.faulted.values())
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.faulted.items()))
-    name = f"soak, {result.orders:,} orders over HTTPS, ~30% faults, {result.kills} cluster SIGKILLs, Visma down once"
     broken = (
         result.duplicates
         or result.unfinished
@@ -387,24 +383,24 @@ def main() -> list[tuple[str, str]]:
             ),
         ),
         (
-            "soak: faulted order requests (besides slow answers; dropped = reset, TLS garbage or committed later)",
+            f"{prefix}: faulted order requests (besides slow answers; dropped = reset, TLS garbage or committed later)",
             f"{faulted:,} of {result.requests:,} ({kinds})",
         ),
         (
-            "soak: POSTs whose answer was lost (looked up; sent again only after ORDER_RESEND_AFTER_SECONDS)",
+            f"{prefix}: POSTs whose answer was lost (looked up; sent again only after ORDER_RESEND_AFTER_SECONDS)",
             f"{sum(result.lost_answers.values()):,} ("
             + ", ".join(f"{kind} {n}" for kind, n in result.lost_answers.most_common())
             + f"); {result.resends} sent again, the soonest {result.shortest_resend or 0:.1f} s after "
             f"(may not be under {RESEND_AFTER} s)",
         ),
         (
-            f"soak: Visma down {OUTAGE_SECONDS} s (connections refused) at {result.outage_at:,} finished orders",
+            f"{prefix}: Visma down {OUTAGE_SECONDS} s (connections refused) at {result.outage_at:,} finished orders",
             (f"tenant paused after {result.paused_after:.1f} s" if result.paused_after is not None else "never paused")
             + f", {result.not_sent} POSTs not sent (no attempt used), {result.unreachable_incidents} unreachable "
             f"incident(s), {result.open_incidents} still open",
         ),
         (
-            "soak: throughput vs bare POST loop",
+            f"{prefix}: throughput vs bare POST loop",
             f"{result.throughput:.1f} vs {result.bare_throughput:.1f} orders/s "
             f"({result.throughput / result.bare_throughput:.2f}x), {result.seconds:.0f} s in all",
         ),
@@ -412,11 +408,11 @@ def main() -> list[tuple[str, str]]:
     if result.timed_out_tasks:
         rows.append(
             (
-                "soak: cluster tasks cut by the task timeout (bench/cluster_settings.py)",
+                f"{prefix}: cluster tasks cut by the task timeout (bench/cluster_settings.py)",
                 ", ".join(f"{task} {n}" for task, n in result.timed_out_tasks.most_common()),
             )
         )
-    rows += [(f"soak: failed order ({n}x)", reason) for reason, n in result.failures.most_common(5)]
+    rows += [(f"{prefix}: failed order ({n}x)", reason) for reason, n in result.failures.most_common(5)]
     return rows
 
 

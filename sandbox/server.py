@@ -303,7 +303,8 @@ class Handler(BaseHTTPRequestHandler):
         elif (method, path) == ("GET", "/_sandbox/requests"):
             body = {"requests": state.request_log()}
         elif (method, path) == ("GET", "/_sandbox/tokens"):
-            body = {"token_requests": dict(state.token_counts)}
+            with state.lock:
+                body = {"token_requests": dict(state.token_counts), "token_times": dict(state.token_times)}
         elif (method, path) == ("GET", "/_sandbox/health"):
             body = {"status": "ok"}
         elif (method, path) == ("POST", "/_sandbox/faults"):

@@ -153,6 +153,7 @@ class SandboxState:
             self.inventory = seed.inventory_items()
             self.tokens: dict[str, Token] = {}
             self.token_counts: dict[str, int] = {}
+            self.token_times: dict[str, list[float]] = {}  # when each token request came (Unix time)
             self.sales_orders: list[dict] = []
             self.counters: dict[str, int] = {}
             self.log: list[dict] = []
@@ -175,6 +176,7 @@ class SandboxState:
         with self.lock:
             key = f"{client_id}:{tenant_id}"
             self.token_counts[key] = self.token_counts.get(key, 0) + 1
+            self.token_times.setdefault(key, []).append(time.time())
 
     def token_request_count(self, client_id: str = seed.DEMO_CLIENT_ID, tenant_id: str = seed.TENANT_FULL) -> int:
         with self.lock:

@@ -1,4 +1,5 @@
-"""The sandbox's `latency` setting (fixed, or per request) and its extra tenants, for the throughput benchmarks.
+"""The sandbox's `latency` setting (fixed, or per request), its extra tenants and token request times, for the
+throughput benchmarks.
 
 No test measures time: a held-back answer shows as a client read timeout far below the latency, a prompt one as an
 answer within a timeout far above it.
@@ -133,3 +134,13 @@ def test_the_command_refuses_a_bad_latency(value):
         timeout=PATIENT,
     )
     assert done.returncode == 1 and "--latency" in done.stderr
+
+
+def test_the_tokens_control_endpoint_says_when_each_token_request_came(server):
+    auth(server)
+    auth(server)
+    counted = requests.get(f"{server.base_url}/_sandbox/tokens", timeout=PATIENT).json()
+    [(key, times)] = counted["token_times"].items()
+    assert counted["token_requests"] == {key: 2} and len(times) == 2 and times == sorted(times)
+    server.state.reset()
+    assert requests.get(f"{server.base_url}/_sandbox/tokens", timeout=PATIENT).json()["token_times"] == {}
