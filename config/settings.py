@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "core.locale.user_locale",
     "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -218,6 +219,8 @@ VISMA_ALLOW_LOOPBACK = env.bool("VISMA_ALLOW_LOOPBACK", default=False)
 # A CA bundle to trust for Visma's certificates instead of the system's (e.g. the sandbox's self-signed one).
 VISMA_CA_BUNDLE = env.str("VISMA_CA_BUNDLE", default="")
 VISMA_SANDBOX_CLIENT_SECRET = env.str("VISMA_SANDBOX_CLIENT_SECRET", default="")
+# Share of each rate-limit window that background work leaves to staff's own calls (Test connection, suggestions).
+VISMA_RATE_RESERVE = env.float("VISMA_RATE_RESERVE", default=0.10)
 
 # --- Customer sync ------------------------------------------------------------------------------------------------
 CUSTOMER_SYNC_MINUTES = env.int("CUSTOMER_SYNC_MINUTES", default=60)
@@ -239,6 +242,12 @@ VISMA_UNREACHABLE_AFTER_FAILURES = 3
 # after a lost answer, each ending within VISMA_CALL_DEADLINE_SECONDS; the task's client also has this budget in
 # total, and the worker's timeout stays above it (plus time for the database) so a slow task is never cut short.
 ORDER_TASK_BUDGET_SECONDS = 3 * VISMA_CALL_DEADLINE_SECONDS
+# How many of one tenant's orders may be sent at once while another tenant has orders waiting (one per two workers
+# by default): a customer with a backlog never holds every worker. Alone, a tenant uses them all.
+ORDER_TENANT_CONCURRENCY = env.int("ORDER_TENANT_CONCURRENCY", default=max(1, env.int("Q_WORKERS", default=2) // 2))
+# An order held back by a 429 or by the rate budget is handed to a worker again when its wait is over (True), rather
+# than at the sweeper's next pass; off where tasks run in the calling process (unit tests).
+ORDER_WAKEUPS = True
 
 # --- Operations ---------------------------------------------------------------------------------------------------
 API_LOG_DAYS = env.int("API_LOG_DAYS", default=30)
@@ -319,10 +328,16 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 # --- I18N, static -------------------------------------------------------------------------------------------------
-LANGUAGE_CODE = "en-gb"
+# Numbers and dates follow the language (Django's formats plus config/formats); each user may pick another language
+# and time zone on their settings page (core.locale). The portal's own text is English in both.
+LANGUAGES = [("en-gb", "English"), ("nb", "Norsk bokmål")]
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-gb").lower()
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"LANGUAGE_CODE must be one of {', '.join(dict(LANGUAGES))}.")
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Oslo")
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

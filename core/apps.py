@@ -19,3 +19,6 @@ class CoreConfig(AppConfig):
         # Runs after every migrate, so permissions of models added later reach the roles without a new migration.
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="core.sync_roles")
         user_logged_in.connect(middleware.start_session_clock, dispatch_uid="core.start_session_clock")
+        from . import locale
+
+        user_logged_in.connect(locale.remember_at_login, dispatch_uid="core.remember_locale")

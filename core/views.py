@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import health, security
+from . import health, locale, security
+from .forms import ProfileForm
+from .models import Profile
 
 # The login form tells how many wrong passwords are left before a lock once it is this few.
 WARN_ATTEMPTS_LEFT = 3
@@ -74,3 +79,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
     context = {"posted": request.method not in ("GET", "HEAD", "OPTIONS")}
     return HttpResponse(loader.get_template("500.html").render(context), status=500)
+
+
+def user_settings(request: HttpRequest) -> HttpResponse:
+    """Each user's own language for numbers and dates and time zone; nobody can open another user's."""
+    profile = Profile.objects.filter(user=request.user).first() or Profile(user=request.user)
+    form = ProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        locale.remember(request, {"language": profile.language, "time_zone": profile.time_zone})
+        messages.success(request, "Your settings are saved.")
+        return redirect("user-settings")
+    context = {"form": form, "example_amount": Decimal("1777.50"), "now": timezone.now()}
+    return render(request, "core/user_settings.html", context)

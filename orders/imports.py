@@ -23,6 +23,7 @@ from itertools import islice
 from django.db import transaction
 from django.utils import timezone
 
+from core.money import currency_of, format_money
 from core.validators import has_control_characters
 from tenants.models import Customer, Tenant
 
@@ -126,6 +127,7 @@ class PlannedOrder:
     status: str = ""
     lines: list[PlannedLine] = field(default_factory=list)
     given: dict[str, int] = field(default_factory=dict)  # order column -> row that first gave it
+    currency: str = ""  # the customer's, else the tenant's default (core.money.currency_of)
 
     @property
     def total(self) -> Decimal:
@@ -154,11 +156,20 @@ class ImportPlan:
         return sum((order.total for order in self.orders), Decimal(0))
 
     @property
+    def totals_by_currency(self) -> dict[str, Decimal]:
+        """Amounts in different currencies are never added up: one total per currency, in order of appearance."""
+        totals: dict[str, Decimal] = {}
+        for order in self.orders:
+            totals[order.currency] = totals.get(order.currency, Decimal(0)) + order.total
+        return totals
+
+    @property
     def summary(self) -> str:
         orders, lines = len(self.orders), self.line_count
+        totals = " + ".join(format_money(total, code) for code, total in self.totals_by_currency.items())
         return (
             f"{orders:,} order{'s' if orders != 1 else ''}, {lines:,} line{'s' if lines != 1 else ''}, "
-            f"total {format_amount(self.total)}"
+            f"total {totals or format_money(0, '')}"
         )
 
     def problems_by_row(self) -> dict[int, list[Problem]]:
@@ -198,10 +209,6 @@ class PreviewRow:
     number: int
     cells: list[PreviewCell]
     problems: list[str]
-
-
-def format_amount(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
 
 
 # --- Reading the file -------------------------------------------------------------------------------------------
@@ -328,6 +335,7 @@ def validate(parsed: ParsedFile, tenant: Tenant, today: date | None = None) -> I
         if not order.customer_number:
             continue
         order.customer = customers.get(order.customer_number)
+        order.currency = currency_of(order.customer, tenant)
         problem = _customer_problem(order.customer, order.customer_number, tenant)
         if problem:
             problems.append(Problem(problem, order.first_row, "customer"))
@@ -451,7 +459,7 @@ def _customers(tenant: Tenant, numbers: set[str]) -> dict[str, Customer]:
     found: dict[str, Customer] = {}
     for chunk in _chunks(sorted(numbers)):
         for customer in Customer.objects.filter(tenant=tenant, number__in=chunk).only(
-            "pk", "tenant_id", "number", "name", "status", "removed_at"
+            "pk", "tenant_id", "number", "name", "status", "removed_at", "currency"
         ):
             found[customer.number] = customer
     return found

@@ -6,7 +6,7 @@ from django.utils import timezone
 from core.validators import refuse_control_characters
 
 from .admin import ServiceApplicationForm
-from .models import Tenant
+from .models import ServiceApplication, Tenant
 
 
 class ApplicationForm(ServiceApplicationForm):
@@ -22,9 +22,17 @@ class ApplicationForm(ServiceApplicationForm):
 
 
 class TenantForm(forms.ModelForm):
+    default_currency = forms.CharField(
+        min_length=3,
+        max_length=3,
+        initial="NOK",
+        help_text="Shown with amounts of customers whose currency Visma does not give: a three-letter code, e.g. NOK.",
+        widget=forms.TextInput(attrs={"class": "text-uppercase", "size": 3, "autocomplete": "off"}),
+    )
+
     class Meta:
         model = Tenant
-        fields = ["application", "name", "tenant_id", "can_read", "can_write", "active"]
+        fields = ["application", "name", "tenant_id", "can_read", "can_write", "active", "default_currency"]
         help_texts = {
             "tenant_id": "The customer's company tenant ID (UUID), shown once they approve the app in the App Store.",
             "can_write": "The customer approved the write scope: orders can be submitted.",
@@ -33,6 +41,15 @@ class TenantForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         refuse_control_characters(self)
+        if not self.instance.pk:
+            # A customer approves the write scope separately; until someone ticks it, a new tenant only reads.
+            self.initial.setdefault("can_write", False)
+            applications = list(ServiceApplication.objects.filter(active=True).values_list("pk", flat=True)[:2])
+            if len(applications) == 1:
+                self.initial.setdefault("application", applications[0])
+
+    def clean_default_currency(self) -> str:
+        return (self.cleaned_data.get("default_currency") or "").strip().upper()
 
     def clean(self):
         cleaned = super().clean()

@@ -4,6 +4,7 @@ from hashlib import sha256
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -97,6 +98,12 @@ class Tenant(models.Model):
     can_read = models.BooleanField("read scope approved", default=True)
     can_write = models.BooleanField("write scope approved", default=True)
     active = models.BooleanField(default=True)
+    default_currency = models.CharField(
+        max_length=3,
+        default="NOK",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use the three-letter currency code, e.g. NOK, SEK or EUR.")],
+        help_text="Shown with amounts of customers whose currency Visma does not give (ISO code, e.g. NOK).",
+    )
     last_check_at = models.DateTimeField(null=True, blank=True)
     last_check_ok = models.BooleanField(null=True)
     last_check_message = models.TextField(blank=True)

@@ -1,4 +1,5 @@
-// The order form: remove lines without a reload, number them, and show amounts and the total as staff type.
+// The order form: remove lines without a reload, number them, show amounts and the total as staff type, put focus
+// on a new line's item, on the error summary after a failed save, and count characters near a field's limit.
 (function () {
   "use strict";
 
@@ -12,9 +13,39 @@
     return Number.isFinite(value) ? value : null;
   }
 
+  // Amounts as the server writes them (core/money.py): the user's locale and the customer's currency, e.g.
+  // "1 777,50 kr" or "NOK 1,777.50". The form carries both (data-locale, data-currency).
   function format(value) {
-    return value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    const form = document.getElementById("order-form");
+    const locale = (form && form.dataset.locale) || undefined;
+    const currency = (form && form.dataset.currency) || "";
+    const norwegian = (locale || "").toLowerCase().indexOf("nb") === 0;
+    const digits = { minimumFractionDigits: 2, maximumFractionDigits: 2 };
+    try {
+      const display = norwegian && currency === "NOK" ? "symbol" : "code";
+      const options = Object.assign({ style: "currency", currency: currency, currencyDisplay: display }, digits);
+      return new Intl.NumberFormat(locale, options).format(value);
+    } catch (error) {
+      // Not a currency code Intl knows: the number, and the code where the server puts it.
+      const number = new Intl.NumberFormat(locale, digits).format(value);
+      if (!currency) return number;
+      return norwegian ? number + "\u00a0" + currency : currency + "\u00a0" + number;
+    }
   }
+
+  // Picking a customer: amounts switch to that customer's currency (the tenant's default when Visma gave none).
+  document.addEventListener("change", function (event) {
+    const input = event.target.closest && event.target.closest('[data-combobox="customers"]');
+    const form = document.getElementById("order-form");
+    if (!input || !form) return;
+    const hidden = document.getElementById(input.dataset.comboboxValue);
+    const list = document.getElementById(input.getAttribute("aria-controls"));
+    const picked = hidden && hidden.value ? '[data-value="' + CSS.escape(hidden.value) + '"]' : "";
+    const option = picked && list && list.querySelector(picked);
+    if (!option) return;
+    form.dataset.currency = option.dataset.currency || form.dataset.defaultCurrency || form.dataset.currency;
+    refresh();
+  });
 
   function refresh() {
     let total = 0;
@@ -59,6 +90,72 @@
     if (event.target.closest("#order-lines")) refresh();
   });
 
-  document.addEventListener("htmx:afterSettle", refresh);
-  document.addEventListener("DOMContentLoaded", refresh);
+  // "Add line": the new row's item field takes focus, so staff type on without reaching for the mouse.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    refresh();
+    countAll();
+    if (event.detail && event.detail.target && event.detail.target.id === "order-lines") {
+      const added = rows().pop();
+      const item = added && added.querySelector('[name$="-inventory_id"]');
+      if (item) item.focus();
+    }
+  });
+
+  // The error summary's links put focus on their field (a plain #link would only scroll to it).
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest("[data-focus-field]");
+    if (!link) return;
+    const field = document.getElementById(link.dataset.focusField);
+    if (!field) return;
+    event.preventDefault();
+    field.focus();
+    field.scrollIntoView({ block: "center" });
+  });
+
+  // Fields with data-maxlength (instead of maxlength, which cuts pasted text silently) count characters near the
+  // limit and say how many are too many.
+  const NEAR_LIMIT = 0.8;
+
+  function count(field) {
+    const limit = Number(field.dataset.maxlength);
+    if (!limit) return;
+    const id = field.id + "-count";
+    let counter = document.getElementById(id);
+    const length = field.value.length;
+    if (length < limit * NEAR_LIMIT) {
+      if (counter) counter.hidden = true;
+      return;
+    }
+    if (!counter) {
+      counter = document.createElement("div");
+      counter.id = id;
+      counter.className = "form-text char-count";
+      counter.setAttribute("aria-live", "polite");
+      field.insertAdjacentElement("afterend", counter);
+      const described = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+      described.push(id);
+      field.setAttribute("aria-describedby", described.join(" "));
+    }
+    counter.hidden = false;
+    const over = length - limit;
+    counter.classList.toggle("text-danger", over > 0);
+    counter.textContent = over > 0
+      ? length + " of " + limit + " characters: " + over + " too many"
+      : length + " of " + limit + " characters";
+  }
+
+  function countAll() {
+    document.querySelectorAll("#order-form [data-maxlength]").forEach(count);
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("#order-form [data-maxlength]")) count(event.target);
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    refresh();
+    countAll();
+    const summary = document.querySelector("[data-error-summary]");
+    if (summary) summary.focus();
+  });
 })();

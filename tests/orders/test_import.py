@@ -72,7 +72,7 @@ def test_example_file_imports_as_drafts_with_lines_in_file_order(tenant, custome
     parsed = imports.parse(imports.decode(EXAMPLE.read_bytes()))
     plan = imports.import_orders(parsed, tenant, order_clerk)
     assert plan.ok, plan.problems
-    assert plan.summary == "2 orders, 5 lines, total 3,577.50"
+    assert plan.summary == "2 orders, 5 lines, total NOK\xa03,577.50"
     first, second = SalesOrder.objects.order_by("pk")
     assert (first.customer_order, first.customer.number, first.state) == ("PO-2026-0141", "10000", State.DRAFT)
     assert first.description == "Winter restock" and first.status == "Open" and str(first.date) == "2026-12-01"
@@ -405,12 +405,12 @@ def test_upload_previews_then_imports_as_drafts(clerk_client, tenant, customers,
     preview = upload(clerk_client, tenant, EXAMPLE.read_bytes())
     assert preview.status_code == 200
     page = preview.content.decode()
-    assert "The file is valid" in page and "2 orders, 5 lines, total 3,577.50" in page
+    assert "The file is valid" in page and "2 orders, 5 lines, total NOK\xa03,577.50" in page
     assert SalesOrder.objects.count() == 0
     token = preview.context["token"]
     response = clerk_client.post(URL, {"action": "import", "token": token, "mode": "draft"}, follow=True)
     assert response.redirect_chain == [(reverse("orders:order-list"), 302)]
-    assert "Imported 2 orders, 5 lines, total 3,577.50 from orders.csv." in response.content.decode()
+    assert "Imported 2 orders, 5 lines, total NOK\xa03,577.50 from orders.csv." in response.content.decode()
     assert set(SalesOrder.objects.values_list("state", "created_by")) == {(State.DRAFT, order_clerk.pk)}
     again = clerk_client.post(URL, {"action": "import", "token": token, "mode": "draft"}, follow=False)
     assert again.status_code == 302 and again.url == URL
@@ -547,7 +547,7 @@ def run(*args: str, stderr: io.StringIO | None = None, **options) -> tuple[str, 
 
 def test_command_imports_drafts_and_prints_a_summary(tenant, customers):
     out, _ = run(str(EXAMPLE), tenant=str(tenant.tenant_id))
-    assert out.strip() == "Imported 2 orders, 5 lines, total 3,577.50; saved as drafts."
+    assert out.strip() == "Imported 2 orders, 5 lines, total NOK\xa03,577.50; saved as drafts."
     assert SalesOrder.objects.filter(state=State.DRAFT).count() == 2
 
 
@@ -569,7 +569,7 @@ def test_command_prints_every_problem_and_saves_nothing(tenant, customers, tmp_p
 
 def test_command_dry_run_summarises_without_saving(tenant, customers):
     out, _ = run(str(EXAMPLE), "--dry-run", tenant=str(tenant.tenant_id))
-    assert out.strip() == "Dry run: 2 orders, 5 lines, total 3,577.50. The file is valid; nothing was saved."
+    assert out.strip() == "Dry run: 2 orders, 5 lines, total NOK\xa03,577.50. The file is valid; nothing was saved."
     assert SalesOrder.objects.count() == 0
 
 
@@ -585,7 +585,7 @@ def test_command_submit_queues_the_orders_and_they_reach_visma(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         out, _ = run(str(EXAMPLE), "--submit", tenant=str(tenant.tenant_id))
-    assert out.strip() == "Imported 2 orders, 5 lines, total 3,577.50; queued for Visma."
+    assert out.strip() == "Imported 2 orders, 5 lines, total NOK\xa03,577.50; queued for Visma."
     orders = SalesOrder.objects.order_by("pk")
     assert [o.state for o in orders] == [State.SUBMITTED, State.SUBMITTED]
     assert len(sandbox.state.orders()) == 2

@@ -1,0 +1,234 @@
+"""One locale per user for numbers and dates (profile setting, site default) and amounts that carry their currency."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from core.models import Profile
+from core.money import format_money
+from core.templatetags.portal_format import quantity, unit_price
+from orders.models import SalesOrder, SalesOrderLine
+from tenants.models import Customer
+from tests.conftest import logged_in, make_user
+
+pytestmark = pytest.mark.django_db
+
+NBSP = "\xa0"
+MOMENT = datetime(2026, 11, 30, 0, 0, 5, tzinfo=UTC)  # 01:00 in Oslo
+
+
+def priced_order(tenant, *, currency: str = "NOK", number: str = "10000") -> SalesOrder:
+    """An order of 1,777.50: 2.5 at 449 and 1 at 655."""
+    customer = Customer.objects.create(
+        tenant=tenant, number=number, name=f"Kunde {number}", status="Active", currency=currency
+    )
+    order = SalesOrder.objects.create(tenant=tenant, customer=customer, date=date(2026, 11, 30))
+    SalesOrderLine.objects.create(
+        order=order, position=1, inventory_id="STOCK-300", quantity=Decimal("2.5"), unit_price=Decimal("449")
+    )
+    SalesOrderLine.objects.create(
+        order=order, position=2, inventory_id="FREIGHT", quantity=Decimal("1"), unit_price=Decimal("655")
+    )
+    SalesOrder.objects.filter(pk=order.pk).update(created_at=MOMENT)
+    return order
+
+
+def user_with(django_user_model, username: str, role: str | None = None, **choice) -> Client:
+    user = make_user(django_user_model, username, role)
+    Profile.objects.create(user=user, **choice)
+    return logged_in(user)
+
+
+@pytest.fixture
+def norwegian_viewer(django_user_model) -> Client:
+    return user_with(django_user_model, "nora-viewer", "Viewer", language="nb")
+
+
+@pytest.fixture
+def english_viewer(django_user_model) -> Client:
+    return user_with(django_user_model, "ed-viewer", "Viewer", language="en-gb")
+
+
+# --- the rules ------------------------------------------------------------------------------------------------------
+def test_amounts_are_written_the_norwegian_way():
+    with translation.override("nb"):
+        assert format_money(Decimal("1777.5"), "NOK") == f"1{NBSP}777,50{NBSP}kr"
+        assert format_money(Decimal("1777.5"), "EUR") == f"1{NBSP}777,50{NBSP}EUR"
+        assert format_money(Decimal("-12.345"), "NOK") == f"\u221212,35{NBSP}kr"  # half up; a true minus, like Intl
+        assert unit_price(Decimal("449.0000"), "NOK") == f"449,00{NBSP}kr"
+        assert unit_price(Decimal("0.0125"), "NOK") == f"0,0125{NBSP}kr"
+        assert quantity(Decimal("10.5000")) == "10,5"
+        assert quantity(Decimal("12000.0000")) == f"12{NBSP}000"
+
+
+def test_amounts_are_written_the_english_way():
+    with translation.override("en-gb"):
+        assert format_money(Decimal("1777.5"), "NOK") == f"NOK{NBSP}1,777.50"
+        assert format_money(Decimal("0.005"), "sek") == f"SEK{NBSP}0.01"
+        assert unit_price(Decimal("449"), "NOK") == f"NOK{NBSP}449.00"
+        assert quantity(Decimal("2.0000")) == "2"
+
+
+# --- per user, through the pages -------------------------------------------------------------------------------------
+def test_a_norwegian_user_sees_norwegian_amounts_and_dates_on_the_order_page(norwegian_viewer, tenant):
+    order = priced_order(tenant)
+    page = norwegian_viewer.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
+    assert f"1{NBSP}777,50{NBSP}kr" in page
+    assert f"449,00{NBSP}kr" in page and f"1{NBSP}122,50{NBSP}kr" in page  # unit price like the amount beside it
+    assert ">2,5<" in page  # quantity without padding zeros
+    assert "30.11.2026" in page and "30.11.2026 01:00" in page and "30.11.2026 01:00:05" in page
+    assert 'Date</dt><dd class="col-sm-7">30.11.2026</dd>' in page
+
+
+def test_an_english_user_sees_english_amounts_and_a_24_hour_time(english_viewer, tenant):
+    order = priced_order(tenant)
+    page = english_viewer.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
+    assert f"NOK{NBSP}1,777.50" in page and f"NOK{NBSP}449.00" in page
+    assert "30/11/2026 01:00" in page and "a.m." not in page
+    assert ">2.5<" in page
+
+
+def test_a_user_without_a_choice_gets_the_site_default(viewer_client, tenant, settings):
+    order = priced_order(tenant)
+    url = reverse("orders:order-detail", args=[order.pk])
+    assert f"NOK{NBSP}1,777.50" in viewer_client.get(url).content.decode()
+    settings.LANGUAGE_CODE = "nb"
+    settings.TIME_ZONE = "UTC"
+    page = viewer_client.get(url).content.decode()
+    assert f"1{NBSP}777,50{NBSP}kr" in page and "30.11.2026 00:00" in page
+
+
+def test_the_user_s_time_zone_moves_the_times(django_user_model, tenant):
+    client = user_with(django_user_model, "nils", "Viewer", language="nb", time_zone="America/New_York")
+    order = priced_order(tenant)
+    page = client.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
+    assert "29.11.2026 19:00" in page
+
+
+def test_one_user_s_choice_does_not_leak_into_the_next_request(norwegian_viewer, viewer_client, tenant):
+    order = priced_order(tenant)
+    url = reverse("orders:order-detail", args=[order.pk])
+    assert "kr" in norwegian_viewer.get(url).content.decode()
+    assert f"NOK{NBSP}1,777.50" in viewer_client.get(url).content.decode()
+    assert translation.get_language() == "en-gb"
+
+
+def test_the_admin_writes_dates_the_same_way(django_user_model, tenant):
+    user = django_user_model.objects.create_superuser(username="sigrid", password="x-long-enough-password")
+    Profile.objects.create(user=user, language="nb")
+    priced_order(tenant)
+    page = logged_in(user).get(reverse("admin:orders_salesorder_changelist")).content.decode()
+    assert "30.11.2026" in page
+
+
+# --- the settings page ------------------------------------------------------------------------------------------------
+def test_the_settings_page_needs_a_login():
+    response = Client().get(reverse("user-settings"))
+    assert response.status_code == 302 and reverse("login") in response.url
+
+
+def test_every_role_opens_its_settings_from_the_user_menu(viewer_client):
+    page = viewer_client.get(reverse("dashboard")).content.decode()
+    assert reverse("user-settings") in page
+    response = viewer_client.get(reverse("user-settings"))
+    assert response.status_code == 200
+    assert "Site default (English)" in response.content.decode()
+
+
+def test_saving_norwegian_applies_at_once(viewer_client, viewer, tenant):
+    response = viewer_client.post(reverse("user-settings"), {"language": "nb", "time_zone": "Europe/Oslo"}, follow=True)
+    assert "Your settings are saved." in response.content.decode()
+    assert Profile.objects.get(user=viewer).language == "nb"
+    assert f"1{NBSP}777,50{NBSP}kr" in response.content.decode()  # the page's own example
+    order = priced_order(tenant)
+    assert "30.11.2026" in viewer_client.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
+
+
+def test_each_user_edits_only_their_own_settings(viewer_client, viewer, order_clerk):
+    viewer_client.post(reverse("user-settings"), {"language": "nb", "time_zone": "", "user": order_clerk.pk})
+    assert Profile.objects.get(user=viewer).language == "nb"
+    assert not Profile.objects.filter(user=order_clerk).exists()
+
+
+def test_a_bad_choice_is_refused_next_to_the_field(viewer_client, viewer):
+    response = viewer_client.post(reverse("user-settings"), {"language": "xx", "time_zone": "Mars/Olympus"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count("invalid-feedback") == 2 and "Mars/Olympus is not one of the available choices" in page
+    assert not Profile.objects.filter(user=viewer).exists()
+
+
+# --- every amount carries its currency --------------------------------------------------------------------------------
+def test_the_customer_s_currency_is_shown_on_the_order_page_list_and_customer_page(english_viewer, tenant):
+    order = priced_order(tenant, currency="SEK")
+    for url in (
+        reverse("orders:order-detail", args=[order.pk]),
+        reverse("orders:order-list"),
+        reverse("tenants:customer-detail", args=[order.customer.pk]),
+    ):
+        page = english_viewer.get(url).content.decode()
+        assert f"SEK{NBSP}1,777.50" in page, url
+        assert "NOK" not in page, url
+
+
+def test_the_tenant_s_default_currency_when_visma_gives_none(norwegian_viewer, tenant):
+    tenant.default_currency = "EUR"
+    tenant.save()
+    order = priced_order(tenant, currency="")
+    for url in (
+        reverse("orders:order-detail", args=[order.pk]),
+        reverse("orders:order-list"),
+        reverse("tenants:customer-detail", args=[order.customer.pk]),
+    ):
+        assert f"1{NBSP}777,50{NBSP}EUR" in norwegian_viewer.get(url).content.decode(), url
+
+
+def test_the_order_form_passes_locale_and_currency_to_its_live_totals(django_user_model, tenant):
+    client = user_with(django_user_model, "olav", "Order clerk", language="nb")
+    order = priced_order(tenant, currency="DKK")
+    page = client.get(reverse("orders:order-edit", args=[order.pk])).content.decode()
+    assert 'data-locale="nb-NO"' in page and 'data-currency="DKK"' in page and 'data-default-currency="NOK"' in page
+
+
+def test_the_import_preview_shows_each_order_s_currency(django_user_model, tenant):
+    client = user_with(django_user_model, "ida", "Order clerk", language="nb")
+    Customer.objects.create(tenant=tenant, number="10000", name="Kunde", status="Active", currency="NOK")
+    Customer.objects.create(tenant=tenant, number="10001", name="Kunde SE", status="Active", currency="SEK")
+    csv = (
+        "reference,customer,date,inventory_id,quantity,unit_price\n"
+        'PO-1,10000,2026-11-30,STOCK-300,"2,5",449\n'
+        "PO-1,10000,2026-11-30,FREIGHT,1,655\n"
+        "PO-2,10001,2026-11-30,FREIGHT,1,10\n"
+    )
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("orders.csv", csv.encode(), content_type="text/csv")
+    response = client.post(reverse("orders:order-import"), {"tenant": tenant.pk, "file": upload})
+    page = response.content.decode()
+    assert f"1{NBSP}777,50{NBSP}kr" in page and f"10,00{NBSP}SEK" in page
+    assert f"total 1{NBSP}777,50{NBSP}kr + 10,00{NBSP}SEK" in page  # never added up across currencies
+    assert "30.11.2026" in page
+
+
+def test_the_tenant_form_edits_the_default_currency(admin_client_, tenant):
+    url = reverse("tenants:tenant-edit", args=[tenant.pk])
+    data = {
+        "application": tenant.application_id,
+        "name": tenant.name,
+        "tenant_id": str(tenant.tenant_id),
+        "can_read": "on",
+        "can_write": "on",
+        "active": "on",
+        "default_currency": "sek",
+    }
+    assert admin_client_.post(url, data).status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.default_currency == "SEK"
+    response = admin_client_.post(url, {**data, "default_currency": "K1"})
+    assert response.status_code == 200 and "three-letter" in response.content.decode()
