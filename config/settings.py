@@ -338,6 +338,7 @@ TIME_ZONE = env.str("TIME_ZONE", default="Europe/Oslo")
 USE_I18N = True
 USE_TZ = True
 FORMAT_MODULE_PATH = ["config.formats"]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # the admin's English time shortcuts on the 24-hour clock
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -232,3 +232,17 @@ def test_the_tenant_form_edits_the_default_currency(admin_client_, tenant):
     assert tenant.default_currency == "SEK"
     response = admin_client_.post(url, {**data, "default_currency": "K1"})
     assert response.status_code == 200 and "three-letter" in response.content.decode()
+
+
+@pytest.mark.parametrize(("language", "six_pm"), [("en-gb", "18:00"), ("nb", "18:00")])
+def test_the_admin_time_shortcuts_use_the_24_hour_clock(django_user_model, language, six_pm):
+    user = django_user_model.objects.create_superuser(username="sigurd", password="x-long-enough-password")
+    Profile.objects.create(user=user, language=language)
+    catalog = logged_in(user).get(reverse("admin:jsi18n")).content.decode()
+    assert f'"6 p.m.": "{six_pm}"' in catalog
+
+
+def test_the_api_call_filters_pick_days_not_12_hour_times(admin_client_):
+    page = admin_client_.get(reverse("tenants:api-call-list") + "?from=2026-11-30T01:00").content.decode()
+    assert 'type="datetime-local"' not in page
+    assert 'type="date" id="from" name="from" value="2026-11-30"' in page
