@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.order_list, name="order-list"),
     path("new/", views.order_create, name="order-create"),
     path("bulk/", views.order_bulk, name="order-bulk"),
+    path("states/", views.order_list_states, name="order-list-states"),
     path("line-form/", views.line_form, name="line-form"),
     path("customers/", views.customer_options, name="customer-options"),
     path("inventory/", views.inventory_options, name="inventory-options"),

@@ -10,21 +10,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import DatabaseError
-from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.dates import filter_day
 from core.text import querystring_without, search_text
 from tenants.inventory import item_suggestions
 from tenants.models import Customer, Tenant
 
-from . import editing, errors, payload, services
+from . import bulk, editing, errors, listing, payload, services
 from .forms import (
     CUSTOMER_CHOICES_SHOWN,
     MAX_LINES,
@@ -34,7 +32,7 @@ from .forms import (
     active_customers,
 )
 from .forms import empty_line_form as new_line_form
-from .models import SalesOrder, SalesOrderLine
+from .models import SalesOrder
 
 logger = logging.getLogger(__name__)
 State = SalesOrder.State
@@ -57,92 +55,87 @@ def _order(pk: int) -> SalesOrder:
 @permission_required("orders.view_salesorder", raise_exception=True)
 def order_list(request: HttpRequest) -> HttpResponse:
     tenants = list(Tenant.objects.order_by("name"))
-    tenant = next((t for t in tenants if str(t.pk) == request.GET.get("tenant")), None)
-    customer = None
-    if customer_pk := _int(request.GET.get("customer")):
-        customer = Customer.objects.filter(pk=customer_pk).first()
-    query = search_text(request.GET.get("q"))
-    state = request.GET.get("state", "")
-    state = state if state in State.values else ""
-    date_from, problem_from = filter_day(request.GET.get("from"), "Order date from")
-    date_to, problem_to = filter_day(request.GET.get("to"), "Order date to")
-    for problem in (problem_from, problem_to):
-        if problem:
-            messages.warning(request, problem)
-
-    orders = SalesOrder.objects.all()
-    if tenant:
-        orders = orders.filter(tenant=tenant)
-    if customer:
-        orders = orders.filter(customer=customer)
-    if query:
-        orders = orders.filter(
-            Q(reference__icontains=query)
-            | Q(customer_order__icontains=query)
-            | Q(visma_number__icontains=query)
-            | Q(customer__number__icontains=query)
-            | Q(customer__name__icontains=query)
-        )
-    if date_from:
-        orders = orders.filter(date__gte=date_from)
-    if date_to:
-        orders = orders.filter(date__lte=date_to)
-    counts = dict(orders.order_by().values_list("state").annotate(n=Count("pk")))
-    if state:
-        orders = orders.filter(state=state)
-
-    lines = SalesOrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order")
-    # Lines without a price (Visma prices them) add nothing; an order with none priced has no total (NULL).
-    amount = Sum(F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=30, decimal_places=8))
-    orders = (
-        orders.select_related("tenant", "customer")
-        .annotate(
-            line_count=Subquery(lines.annotate(n=Count("pk")).values("n")[:1]),
-            total=Subquery(lines.annotate(t=amount).values("t")[:1]),
-        )
-        .order_by("-created_at", "-pk")
-    )
-    paginator = Paginator(orders, PAGE_SIZE)
-    paginator.count = counts.get(state, 0) if state else sum(counts.values())  # known already: no COUNT query
-    page = paginator.get_page(request.GET.get("page"))
+    filters = listing.read_filters(request.GET, tenants)
+    sort = listing.sorting(request.GET)
+    counts = listing.state_counts(listing.filtered(filters))
+    page = listing.orders_page(filters, sort, request.GET.get("page"), counts)
+    report_data = request.session.pop(BULK_REPORT, None)
+    report = bulk.Report.from_session(report_data) if report_data else None
     context = {
         "page": page,
         "tenants": tenants,
-        "tenant": tenant,
-        "customer": customer,
-        "query": query,
-        "state": state,
-        "date_from": date_from,
-        "date_to": date_to,
+        "tenant": filters.tenant,
+        "customer": filters.customer,
+        "query": filters.query,
+        "state": filters.state,
+        "dates": filters.dates,
+        "filtered": filters.active,
+        "sort": sort,
+        "columns": sort.headers,
         "states": [(value, label, counts.get(value, 0)) for value, label in State.choices],
         "total_count": sum(counts.values()),
         "querystring": querystring_without(request.GET, "page"),
         "state_querystring": querystring_without(request.GET, "page", "state"),
+        "clear_url": "" if sort.is_default else f"?sort={sort.value}",
+        "moving_ids": ",".join(str(order.pk) for order in page.object_list if order.is_in_flight),
         "bulk_actions": BulkActionForm.ACTIONS,
+        "bulk_report": report,
         "can_submit": request.user.has_perm("orders.submit_salesorder"),
         "can_change": request.user.has_perm("orders.change_salesorder"),
     }
     return render(request, "orders/order_list.html", context)
 
 
+@require_GET
+@permission_required("orders.view_salesorder", raise_exception=True)
+def order_list_states(request: HttpRequest) -> HttpResponse:
+    """The live state and Visma number of the in-flight orders on a list page; polled while any of them moves."""
+    orders = listing.moving(listing.poll_ids(request.GET.get("ids")))
+    still = ",".join(str(order.pk) for order in orders if order.is_in_flight)
+    return render(request, "orders/partials/list_states.html", {"orders": orders, "moving_ids": still})
+
+
+BULK_REPORT = "orders-bulk-report"
+
+
 @require_POST
 @permission_required("orders.change_salesorder", raise_exception=True)
 def order_bulk(request: HttpRequest) -> HttpResponse:
+    """First the confirmation (how many orders, which action, which would be skipped and why), then the action and a
+    report of what was done to each order, shown on the list it came from."""
     form = BulkActionForm(request.POST)
     back = request.POST.get("next", "")
     back = back if back.startswith("?") else ""
+    list_url = reverse("orders:order-list") + back
     if not form.is_valid():
         problems = "; ".join(str(e) for errs in form.errors.values() for e in errs)
         messages.error(request, f"Nothing was done: {problems}")
-        return redirect(reverse("orders:order-list") + back)
+        return redirect(list_url)
     action = form.cleaned_data["action"]
     if action in ("submit", "retry") and not request.user.has_perm("orders.submit_salesorder"):
         raise PermissionDenied
-    orders = SalesOrder.objects.filter(pk__in=form.cleaned_data["orders"]).select_related("tenant__application")
-    result = editing.bulk(action, orders, request.user)
-    level = messages.SUCCESS if result.done else messages.WARNING
-    messages.add_message(request, level, result.message(editing.BULK_VERBS[action]))
-    return redirect(reverse("orders:order-list") + back)
+    orders = list(
+        SalesOrder.objects.filter(pk__in=form.cleaned_data["orders"])
+        .select_related("tenant__application")
+        .order_by("pk")
+    )
+    if not orders:
+        messages.error(request, "Nothing was done: the selected orders no longer exist.")
+        return redirect(list_url)
+    if request.POST.get("confirmed") != "yes":
+        rows = [(order, bulk.skip_reason(action, order)) for order in orders]
+        context = {
+            "action": action,
+            "action_label": bulk.ACTIONS[action][0],
+            "rows": rows,
+            "will_do": sum(1 for _, reason in rows if not reason),
+            "back": back,
+            "list_url": list_url,
+        }
+        return render(request, "orders/order_bulk_confirm.html", context)
+    report = bulk.apply(action, orders, request.user)
+    request.session[BULK_REPORT] = report.as_session()
+    return redirect(list_url)
 
 
 # --- build and edit ------------------------------------------------------------------------------------------------
