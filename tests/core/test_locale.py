@@ -246,3 +246,35 @@ def test_the_api_call_filters_pick_days_not_12_hour_times(admin_client_):
     page = admin_client_.get(reverse("tenants:api-call-list") + "?from=2026-11-30T01:00").content.decode()
     assert 'type="datetime-local"' not in page
     assert 'type="date" id="from" name="from" value="2026-11-30"' in page
+
+
+def test_a_norwegian_superuser_opens_every_page_and_admin_list(django_user_model, tenant):
+    user = django_user_model.objects.create_superuser(username="siri", password="x-long-enough-password")
+    Profile.objects.create(user=user, language="nb", time_zone="Asia/Kolkata")
+    client = logged_in(user)
+    order = priced_order(tenant)
+    urls = [
+        reverse("dashboard"),
+        reverse("user-settings"),
+        reverse("tenants:tenant-list"),
+        reverse("tenants:tenant-detail", args=[tenant.pk]),
+        reverse("tenants:tenant-edit", args=[tenant.pk]),
+        reverse("tenants:application-detail", args=[tenant.application_id]),
+        reverse("tenants:customer-list"),
+        reverse("tenants:customer-detail", args=[order.customer_id]),
+        reverse("tenants:api-call-list") + "?from=2026-11-01&to=2026-11-30",
+        reverse("orders:order-list") + "?from=2026-11-01&to=2026-11-30",
+        reverse("orders:order-detail", args=[order.pk]),
+        reverse("orders:order-edit", args=[order.pk]),
+        reverse("orders:order-create") + f"?tenant={tenant.pk}",
+        reverse("orders:order-import"),
+        reverse("admin:index"),
+        reverse("admin:orders_salesorder_changelist"),
+        reverse("admin:orders_salesorder_change", args=[order.pk]),
+        reverse("admin:tenants_tenant_change", args=[tenant.pk]),
+        reverse("admin:tenants_customer_changelist"),
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        assert response["Content-Language"] == "nb", url
