@@ -73,6 +73,7 @@ class CustomerSync(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        DEFERRED = "deferred", "Deferred for the rate limit"
 
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="customer_syncs")
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
