@@ -2,88 +2,49 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
-from django.db.models import DecimalField, F, Q, Sum
+from django.db.models import DecimalField, F, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from core.text import querystring_without, search_text
+from core.listing import page_of
+from core.text import querystring_without
 
-from . import sync
+from . import customer_listing, sync
 from .customer_models import Customer, CustomerSync
 from .models import Tenant
 
-SORTS = {
-    "number": "number",
-    "-number": "-number",
-    "name": "name",
-    "-name": "-name",
-    "status": "status",
-    "-status": "-status",
-    "tenant": "tenant__name",
-    "-tenant": "-tenant__name",
-    "seen": "last_seen_at",
-    "-seen": "-last_seen_at",
-}
-PAGE_SIZES = (25, 50, 100, 200)
-STATE_FILTERS = {"active": "In Visma", "removed": "Removed in Visma"}
 AMOUNT = DecimalField(max_digits=30, decimal_places=8)
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value or default)
-    except ValueError:
-        return default
 
 
 @require_GET
 @permission_required("tenants.view_customer", raise_exception=True)
 def customer_list(request: HttpRequest) -> HttpResponse:
     tenants = list(Tenant.objects.filter(active=True).order_by("name"))
-    tenant = next((t for t in tenants if str(t.pk) == request.GET.get("tenant")), None)
-    query = search_text(request.GET.get("q"))
-    status = request.GET.get("status", "")[:30]
-    state = request.GET.get("state", "active")
-    sort = request.GET.get("sort", "number")
-    if sort not in SORTS:
-        sort = "number"
-    page_size = _int(request.GET.get("size"), 50)
-    if page_size not in PAGE_SIZES:
-        page_size = 50
-
-    customers = Customer.objects.select_related("tenant")
-    if tenant:
-        customers = customers.filter(tenant=tenant)
-    if query:
-        customers = customers.filter(Q(number__icontains=query) | Q(name__icontains=query))
-    if status:
-        customers = customers.filter(status__iexact=status)
-    if state == "active":
-        customers = customers.filter(removed_at__isnull=True)
-    elif state == "removed":
-        customers = customers.filter(removed_at__isnull=False)
-    customers = customers.order_by(SORTS[sort], "pk")
-    page = Paginator(customers, page_size).get_page(request.GET.get("page"))
-
+    filters = customer_listing.read_filters(request.GET, tenants)
+    sort = customer_listing.sorting(request.GET)
+    size = customer_listing.page_size(request.GET)
+    customers = customer_listing.filtered(filters).order_by(*sort.order_by())
+    page = page_of(customers, size, request.GET.get("page"), rows=Customer.objects.select_related("tenant"))
     context = {
         "page": page,
         "tenants": tenants,
-        "tenant": tenant,
-        "query": query,
-        "status": status,
-        "state": state,
+        "tenant": filters.tenant,
+        "query": filters.query,
+        "status": filters.status,
+        "state": filters.state,
+        "filtered": filters.active,
         "sort": sort,
-        "page_size": page_size,
-        "page_sizes": PAGE_SIZES,
-        "state_filters": STATE_FILTERS,
-        "statuses": ("Active", "OnHold", "CreditHold", "Inactive", "OneTime"),
+        "columns": sort.headers,
+        "clear_url": "" if sort.is_default else f"?sort={sort.value}",
+        "page_size": size,
+        "page_sizes": customer_listing.PAGE_SIZES,
+        "state_filters": customer_listing.STATE_FILTERS,
+        "statuses": customer_listing.STATUSES,
         "querystring": querystring_without(request.GET, "page"),
-        "sort_querystring": querystring_without(request.GET, "page", "sort"),
-        "last_sync": sync.last_sync(tenant) if tenant else None,
+        "last_sync": sync.last_sync(filters.tenant) if filters.tenant else None,
     }
     return render(request, "tenants/customer_list.html", context)
 
