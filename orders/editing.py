@@ -1,4 +1,5 @@
-"""What staff do to orders before Visma has them: save with lines, copy, cancel, and the bulk actions."""
+"""What staff do to orders before Visma has them: save with lines, start a copy, the bulk actions, and whether a
+tenant can take orders at all."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from . import services
+from . import services, timeline
 from .models import EDITABLE_STATES, SalesOrder, SalesOrderLine
 
 State = SalesOrder.State
@@ -33,6 +34,7 @@ def save(order: SalesOrder, lines: list[dict], user=None) -> SalesOrder:
             order.state = state
             order.sent_payload = None  # what was sent no longer matches the order; the page shows what will be sent
             order.save()
+            timeline.record(order, timeline.EDIT, "edited", user)
         else:
             order.created_by = user
             order.save()
@@ -61,19 +63,20 @@ def _save_lines(order: SalesOrder, lines: list[dict]) -> None:
             line.save(update_fields=list(changed))
 
 
-def copy(source: SalesOrder, user=None) -> SalesOrder:
-    """A new draft with the header and lines of any order: a new portal reference, no customer's order number and
-    nothing of Visma's."""
-    order = SalesOrder(
-        tenant_id=source.tenant_id,
-        customer_id=source.customer_id,
-        order_type=source.order_type,
-        date=timezone.localdate(),
-        description=source.description,
-        customer_order="",  # the customer's order number belongs to the order it came with, not to a copy
-        status=source.status,
-        note=source.note,
-    )
+def copy_initial(source: SalesOrder) -> tuple[dict, list[dict]]:
+    """What a new-order form starts with when staff copy `source`: its header and lines, today's date, and no
+    customer's order number (it belongs to the order it came with). Nothing is saved until staff save the form;
+    a customer no longer active in Visma is left for staff to choose again."""
+    header = {
+        "order_type": source.order_type,
+        "date": timezone.localdate(),
+        "description": source.description,
+        "customer_order": "",
+        "status": source.status,
+        "note": source.note,
+    }
+    if source.customer.is_active:
+        header["customer"] = source.customer
     lines = [
         {
             "inventory_id": line.inventory_id,
@@ -84,7 +87,7 @@ def copy(source: SalesOrder, user=None) -> SalesOrder:
         }
         for line in source.lines.all()
     ]
-    return save(order, lines, user)
+    return header, lines
 
 
 @dataclass
@@ -117,3 +120,43 @@ def bulk(action: str, orders, user=None) -> BulkResult:
             raise ValueError(f"unknown bulk action {action!r}")
         (result.done if ok else result.skipped).append(order.reference)
     return result
+
+
+@dataclass(frozen=True)
+class Intake:
+    """Whether a tenant can take orders now, in words staff read before they type anything.
+
+    `send_blocker` withholds "Save and submit" (drafts can still be saved); `draft_blocker` means nothing can be
+    saved at all. Both empty: the tenant takes orders. `label` is the tenant chooser's badge."""
+
+    send_blocker: str = ""
+    draft_blocker: str = ""
+    label: str = ""
+
+    @property
+    def reason(self) -> str:
+        return self.draft_blocker or self.send_blocker
+
+
+def intake(tenant, active_customers: int) -> Intake:
+    """Why `tenant` cannot take orders now: deactivated, no write scope (services.send_blocker), the last token
+    request failed, or no active customers synced (no customer to order for, so not even a draft)."""
+    send_blocker = services.send_blocker(SalesOrder(tenant=tenant))
+    if not tenant.active:
+        return Intake(send_blocker, send_blocker, "Deactivated")
+    label = "Drafts only" if send_blocker else ""
+    if tenant.application.active and not tenant.can_write:
+        label = "No write scope: drafts only"
+    elif not send_blocker and tenant.token_failures:
+        send_blocker = (
+            f"Visma refused the last token request for {tenant.name}, so orders cannot be sent now. Test the "
+            "connection on the tenant's page; Save and submit comes back once it passes."
+        )
+        label = "Token failing: drafts only"
+    if not active_customers:
+        draft_blocker = (
+            f"No active customers are synced for {tenant.name} yet, so there is no customer to order for. "
+            "Sync its customers first."
+        )
+        return Intake(send_blocker, draft_blocker, "No customers synced")
+    return Intake(send_blocker, "", label)

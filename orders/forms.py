@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
+from django.utils.functional import cached_property
 
 from core.validators import refuse_control_characters
 from tenants.models import Customer, Tenant
@@ -12,16 +15,23 @@ from .models import SalesOrder, SalesOrderLine
 from .numbers import AmountField
 
 CUSTOMER_CHOICES_SHOWN = 50
+CUSTOMER_SEARCH = "customer_search"  # the picker's text box: kept when the form comes back with errors
+CUSTOMER_SEARCH_MAX = 100
 LINE_FIELDS = ("inventory_id", "description", "quantity", "unit_price", "tax_category")
 MAX_LINES = 500  # settings.DATA_UPLOAD_MAX_NUMBER_FIELDS leaves room for this many lines in one POST
 
 
 class BootstrapMixin:
-    """Bootstrap classes on every widget (Django marks fields with errors `aria-invalid`, which the CSS colours)."""
+    """Bootstrap classes on every widget (Django marks fields with errors `aria-invalid`, which the CSS colours).
+
+    A browser's `maxlength` cuts pasted text silently; the limit goes to `data-maxlength` instead, where orders.js
+    counts the characters near it and the form's validation explains what is too long."""
 
     def style_widgets(self, size: str = "") -> None:
         for field in self.fields.values():
             widget = field.widget
+            if "maxlength" in widget.attrs:
+                widget.attrs["data-maxlength"] = widget.attrs.pop("maxlength")
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"
             elif isinstance(widget, forms.Select):
@@ -42,6 +52,7 @@ class SalesOrderForm(BootstrapMixin, forms.ModelForm):
         model = SalesOrder
         fields = ["customer", "order_type", "date", "customer_order", "description", "status", "note"]
         widgets = {
+            "customer": forms.HiddenInput,
             "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "note": forms.Textarea(attrs={"rows": 2}),
             "order_type": forms.TextInput(attrs={"size": 3}),
@@ -57,29 +68,37 @@ class SalesOrderForm(BootstrapMixin, forms.ModelForm):
         self.tenant = tenant
         field = self.fields["customer"]
         field.queryset = active_customers(tenant).order_by("number")
-        field.empty_label = "Choose a customer…"
         field.error_messages["invalid_choice"] = (
             "Choose one of the tenant's active customers (sync customers if it is missing)."
         )
-        # Only the chosen customer and the first few are rendered; the search box loads the others on demand.
-        shown = list(field.queryset[:CUSTOMER_CHOICES_SHOWN])
-        chosen = self._chosen_customer()
-        if chosen is not None and chosen not in shown:
-            shown.insert(0, chosen)
-        field.widget.choices = [("", field.empty_label)] + [(c.pk, str(c)) for c in shown]
+        field.error_messages["required"] = "Choose a customer: type a number or name and pick one from the list."
         self.fields["order_type"].widget.attrs.update({"maxlength": 2, "class": "text-uppercase"})
         refuse_control_characters(self)
         self.style_widgets()
 
-    def _chosen_customer(self) -> Customer | None:
-        value = self.data.get(self.add_prefix("customer")) if self.is_bound else self.initial.get("customer")
+    @property
+    def customer_text(self) -> str:
+        """What the customer picker shows: the chosen customer, else what was typed into it."""
+        if self.chosen_customer is not None:
+            return str(self.chosen_customer)
+        return self.data.get(CUSTOMER_SEARCH, "")[:CUSTOMER_SEARCH_MAX] if self.is_bound else ""
+
+    @property
+    def customer_value(self) -> str:
+        return str(self.chosen_customer.pk) if self.chosen_customer is not None else ""
+
+    @cached_property
+    def chosen_customer(self) -> Customer | None:
+        field = self.fields["customer"]
+        if self.is_bound and not field.disabled:
+            value = self.data.get(self.add_prefix("customer"))
+        else:
+            value = self.initial.get("customer") or self.instance.customer_id
         if isinstance(value, Customer):
             return value
-        if not value and self.instance.customer_id:
-            value = self.instance.customer_id
         try:
             return Customer.objects.filter(tenant=self.tenant, pk=int(value)).first() if value else None
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
 
     def clean_order_type(self) -> str:
@@ -93,6 +112,13 @@ class SalesOrderForm(BootstrapMixin, forms.ModelForm):
 
 
 NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
+COMBOBOX_ATTRS = {
+    "role": "combobox",
+    "aria-autocomplete": "list",
+    "aria-expanded": "false",
+    "autocomplete": "off",
+    "data-combobox": "items",
+}
 
 
 class SalesOrderLineForm(BootstrapMixin, forms.ModelForm):
@@ -101,7 +127,7 @@ class SalesOrderLineForm(BootstrapMixin, forms.ModelForm):
         fields = list(LINE_FIELDS)
         field_classes = {"quantity": AmountField, "unit_price": AmountField}
         widgets = {
-            "inventory_id": forms.TextInput(attrs={"list": "inventory-items", "autocomplete": "off"}),
+            "inventory_id": forms.TextInput(attrs=COMBOBOX_ATTRS),
             "quantity": forms.TextInput(attrs={**NUMBER_ATTRS, "data-line-quantity": ""}),
             "unit_price": forms.TextInput(attrs={**NUMBER_ATTRS, "data-line-price": ""}),
         }
@@ -109,6 +135,8 @@ class SalesOrderLineForm(BootstrapMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        item = self["inventory_id"]
+        item.field.widget.attrs["aria-controls"] = f"{item.auto_id}-listbox"
         refuse_control_characters(self)
         self.style_widgets(size="sm")
 
@@ -172,3 +200,43 @@ class BulkActionForm(forms.Form):
         super().__init__(*args, **kwargs)
         submitted = self.data.getlist("orders") if hasattr(self.data, "getlist") else self.data.get("orders", [])
         self.fields["orders"].choices = [(v, v) for v in submitted if str(v).isdigit() and len(str(v)) < 12][:1000]
+
+
+@dataclass(frozen=True)
+class SummaryItem:
+    """One line of the error summary above a form that could not be saved; `target` is the field's id."""
+
+    text: str
+    target: str = ""
+
+
+def error_summary(form: SalesOrderForm, formset: BaseLineFormSet) -> list[SummaryItem]:
+    """Every problem of a failed save, in the order of the page, each pointing at the field it concerns."""
+    items = [SummaryItem(str(error)) for error in form.non_field_errors()]
+    for name, field in form.fields.items():
+        for error in form[name].errors:
+            items.append(SummaryItem(f"{field.label}: {error}", form[name].auto_id))
+    for error in formset.non_form_errors():
+        items.append(SummaryItem(f"Lines: {error}", "add-line"))
+    position = 0
+    for line in formset.forms:
+        if formset.can_delete and formset._should_delete_form(line):
+            continue
+        position += 1
+        item_id = line["inventory_id"].auto_id
+        for error in line.non_field_errors():
+            items.append(SummaryItem(f"Line {position}: {error}", item_id))
+        for name in line.fields:
+            for error in line[name].errors:
+                field = line.fields[name]
+                label = field.label if name in LINE_FIELDS else "Line"
+                target = line[name].auto_id if name in LINE_FIELDS else item_id
+                items.append(SummaryItem(f"Line {position}, {label}: {error}", target))
+    return items
+
+
+def mark_invalid(form: forms.BaseForm, names) -> None:
+    """Outline fields Visma complained about the way Django outlines its own errors."""
+    for name in names:
+        if name in form.fields:
+            form.fields[name].widget.attrs["aria-invalid"] = "true"

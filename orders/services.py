@@ -24,7 +24,7 @@ from tenants.visma import (
     VismaUnavailable,
 )
 
-from . import notifications, payload
+from . import notifications, payload, timeline
 from .models import CANCELLABLE_STATES, SalesOrder, SubmissionAttempt
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ def queue(order: SalesOrder, user=None) -> bool:
     )
     if changed:
         record_update(order, {"state": (order.state, State.QUEUED)}, actor=user)
+        timeline.record(order, timeline.QUEUE, "resubmitted" if order.state == State.FAILED else "submitted", user)
         # A broker outage must not undo the queueing: the sweeper enqueues due orders every minute anyway.
         transaction.on_commit(lambda: enqueue(order.pk), robust=True)
     return bool(changed)

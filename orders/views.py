@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,14 +22,17 @@ from core.text import querystring_without, search_text
 from tenants.inventory import item_suggestions
 from tenants.models import Customer, Tenant
 
-from . import bulk, editing, errors, listing, payload, services
+from . import bulk, editing, errors, listing, payload, services, timeline
 from .forms import (
     CUSTOMER_CHOICES_SHOWN,
+    CUSTOMER_SEARCH,
     MAX_LINES,
     BulkActionForm,
     LineFormSet,
     SalesOrderForm,
     active_customers,
+    error_summary,
+    mark_invalid,
 )
 from .forms import empty_line_form as new_line_form
 from .models import SalesOrder
@@ -142,17 +145,37 @@ def order_bulk(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required("orders.add_salesorder", raise_exception=True)
 def order_create(request: HttpRequest) -> HttpResponse:
-    customer = None
-    if customer_pk := _int(request.GET.get("customer")):
+    """A new order for a tenant (chosen first), a customer (from its page), or as a copy of another order."""
+    customer = source = None
+    if source_pk := _int(request.GET.get("copy")):
+        source = _order(source_pk)
+    elif customer_pk := _int(request.GET.get("customer")):
         customer = get_object_or_404(Customer.objects.select_related("tenant"), pk=customer_pk)
-    tenant_pk = customer.tenant_id if customer else _int(request.GET.get("tenant") or request.POST.get("tenant"))
+    if source:
+        tenant_pk = source.tenant_id
+    else:
+        tenant_pk = customer.tenant_id if customer else _int(request.GET.get("tenant") or request.POST.get("tenant"))
     tenant = Tenant.objects.filter(pk=tenant_pk, active=True).select_related("application").first()
     if tenant is None:
-        tenants = Tenant.objects.filter(active=True).select_related("application").order_by("name")
-        return render(request, "orders/order_choose_tenant.html", {"tenants": tenants})
+        return _choose_tenant(request)
     order = SalesOrder(tenant=tenant)
+    if source:
+        initial, lines = editing.copy_initial(source)
+        return _order_form(request, order, initial, lines, copied_from=source)
     initial = {"customer": customer} if customer and customer.is_active else {}
     return _order_form(request, order, initial)
+
+
+def _choose_tenant(request: HttpRequest) -> HttpResponse:
+    """Every tenant, each marked with what keeps it from taking orders now; deactivated ones cannot be chosen."""
+    active = Q(customers__removed_at__isnull=True, customers__status__iexact="active")
+    tenants = (
+        Tenant.objects.select_related("application")
+        .annotate(active_customers=Count("customers", filter=active))
+        .order_by("-active", "name")
+    )
+    choices = [(tenant, editing.intake(tenant, tenant.active_customers)) for tenant in tenants]
+    return render(request, "orders/order_choose_tenant.html", {"choices": choices})
 
 
 @require_http_methods(["GET", "POST"])
@@ -165,22 +188,34 @@ def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _order_form(request, order, {})
 
 
-def _order_form(request: HttpRequest, order: SalesOrder, initial: dict) -> HttpResponse:
+def _order_form(
+    request: HttpRequest,
+    order: SalesOrder,
+    initial: dict,
+    initial_lines: list[dict] | None = None,
+    copied_from: SalesOrder | None = None,
+) -> HttpResponse:
     tenant = order.tenant
     submitting = request.method == "POST" and request.POST.get("action") == "submit"
     if submitting and not request.user.has_perm("orders.submit_salesorder"):
         raise PermissionDenied
     form_token = request.POST.get("form_token") or uuid.uuid4().hex
-    blocker = services.send_blocker(order)
+    customer_count = active_customers(tenant).count()
+    intake = editing.intake(tenant, customer_count)
+    blocker = intake.send_blocker
     if request.method == "POST":
         form = SalesOrderForm(request.POST, instance=order, tenant=tenant)
         formset = LineFormSet(request.POST, instance=order, prefix="lines")
     else:
         form = SalesOrderForm(instance=order, initial=initial, tenant=tenant)
-        formset = LineFormSet(instance=order, prefix="lines")
+        formset = LineFormSet(instance=order, prefix="lines", initial=initial_lines)
+        if initial_lines:
+            formset.extra = max(len(initial_lines) - formset.min_num, 0)
     if services.outcome_was_unknown(order):
         form.fields["customer"].disabled = True  # the lookup in Visma searches this customer's orders
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    if request.method == "POST" and intake.draft_blocker:
+        form.add_error(None, intake.draft_blocker)
+    elif request.method == "POST" and form.is_valid() and formset.is_valid():
         is_new = not order.pk
         try:
             if is_new and (earlier := _claim_form_token(form_token)):
@@ -208,10 +243,12 @@ def _order_form(request: HttpRequest, order: SalesOrder, initial: dict) -> HttpR
             order.pk = None  # a save that failed half-way may have numbered it; the form stays a new order's
             form_token = uuid.uuid4().hex
     header_problems, line_problems = errors.by_field(order) if order.state == State.FAILED else ({}, {})
-    rows = [
-        (line_form, line_problems.get(index + 1, {}).get("general", []), line_problems.get(index + 1, {}))
-        for index, line_form in enumerate(formset.forms)
-    ]
+    mark_invalid(form, header_problems)
+    rows = []
+    for index, line_form in enumerate(formset.forms):
+        visma = line_problems.get(index + 1, {})
+        mark_invalid(line_form, visma)
+        rows.append((line_form, visma.get("general", []), visma))
     context = {
         "order": order,
         "tenant": tenant,
@@ -220,11 +257,14 @@ def _order_form(request: HttpRequest, order: SalesOrder, initial: dict) -> HttpR
         "formset": formset,
         "rows": rows,
         "header_problems": header_problems,
+        "error_summary": error_summary(form, formset) if request.method == "POST" else [],
         "next_index": len(formset.forms),
         "can_submit": request.user.has_perm("orders.submit_salesorder") and not blocker,
         "send_blocker": blocker,
-        "customer_count": active_customers(tenant).count(),
-        "customers_shown": CUSTOMER_CHOICES_SHOWN,
+        "draft_blocker": intake.draft_blocker,
+        "customer_count": customer_count,
+        "customer_search": CUSTOMER_SEARCH,
+        "copied_from": copied_from,
     }
     return render(request, "orders/order_form.html", context)
 
@@ -292,19 +332,25 @@ def line_form(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required("tenants.view_customer", raise_exception=True)
 def customer_options(request: HttpRequest) -> HttpResponse:
+    """The customer picker's options: the tenant's active customers matching what was typed."""
     tenant = get_object_or_404(Tenant, pk=_int(request.GET.get("tenant")) or 0)
     query = search_text(request.GET.get("q"))
     customers = active_customers(tenant)
     if query:
         customers = customers.filter(Q(number__icontains=query) | Q(name__icontains=query))
-    shown = list(customers.order_by("number")[:CUSTOMER_CHOICES_SHOWN])
-    selected = _int(request.GET.get("customer"))
-    context = {"customers": shown, "selected": selected, "query": query, "limit": CUSTOMER_CHOICES_SHOWN}
+    shown = list(customers.order_by("number")[: CUSTOMER_CHOICES_SHOWN + 1])
+    context = {
+        "customers": shown[:CUSTOMER_CHOICES_SHOWN],
+        "more": len(shown) > CUSTOMER_CHOICES_SHOWN,
+        "query": query,
+        "limit": CUSTOMER_CHOICES_SHOWN,
+    }
     return render(request, "orders/partials/customer_options.html", context)
 
 
 @require_GET
 def inventory_options(request: HttpRequest) -> HttpResponse:
+    """The items the lines' pickers suggest, from the tenant's inventory in Visma (cached)."""
     _require_order_editor(request.user)
     tenant = get_object_or_404(Tenant.objects.select_related("application"), pk=_int(request.GET.get("tenant")) or 0)
     items, problem = item_suggestions(tenant)
@@ -318,6 +364,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(pk)
     lines = list(order.lines.all())
     body = order.sent_payload if order.sent_payload is not None else payload.build(order)
+    attempts = list(order.attempts_log.select_related("actor"))
     context = {
         "order": order,
         "lines": lines,
@@ -325,7 +372,8 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "priced_lines": sum(1 for line in lines if line.unit_price is not None),
         "payload_json": payload.to_json(body, indent=2),
         "payload_sent": order.sent_payload is not None,
-        "attempts": list(order.attempts_log.all()),
+        "attempts": attempts,
+        "attempt_counts": timeline.counts(attempts),
         **_state_context(request, order),
     }
     context["problem_lines"] = {problem.line for problem in context["problems"] if problem.line is not None}
@@ -351,7 +399,8 @@ def _state_context(request: HttpRequest, order: SalesOrder) -> dict:
     resend_at = services.resend_allowed_at(order) if order.state in (State.SUBMITTING, State.FAILED) else None
     unknown = resend_at is not None
     # While submitting: the newest timeline row says whether a POST is out right now or what the last look-up found.
-    latest = order.attempts_log.order_by("-pk").first() if order.state == State.SUBMITTING else None
+    visma_rows = order.attempts_log.filter(kind__in=timeline.VISMA_KINDS)
+    latest = visma_rows.order_by("-pk").first() if order.state == State.SUBMITTING else None
     sending = latest is not None and latest.kind == "post" and latest.outcome == services.IN_FLIGHT
     looking_up = unknown and order.state == State.SUBMITTING and not sending
     next_look = order.next_attempt_at if looking_up and order.next_attempt_at and order.next_attempt_at > now else None
@@ -408,11 +457,6 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required("orders.add_salesorder", raise_exception=True)
 def order_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    """Copy order: a new-order form filled from this order; nothing is saved until staff save that form."""
     source = _order(pk)
-    copied = editing.copy(source, request.user)
-    messages.success(
-        request,
-        f"New draft {copied.reference} copied from {source}. Enter the customer's order number if there is one, "
-        "check the lines, then save or submit.",
-    )
-    return redirect("orders:order-edit", pk=copied.pk)
+    return redirect(reverse("orders:order-create") + f"?copy={source.pk}")
