@@ -3,9 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -14,6 +12,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
 
 from core.dates import day_problem
+from core.listing import Sorting, page_of
 from core.text import querystring_without, search_text
 
 from .api_log import ApiCall
@@ -52,20 +51,32 @@ def _moment(value: str, label: str, *, end: bool = False) -> tuple[datetime | No
     return (timezone.make_aware(moment) if timezone.is_naive(moment) else moment), ""
 
 
+SORTS = {"time": ("started_at",), "duration": ("duration_ms",)}
+SORT_LABELS = {"time": "Time", "duration": "Duration"}
+
+
 def filter_calls(params, tenants: list[Tenant]) -> tuple[QuerySet, dict]:
-    """The calls the filter parameters ask for, and what was chosen; `chosen["problems"]` says what was left out."""
+    """The calls the filter parameters ask for, and what was chosen; `chosen["errors"]` says, per field, what was
+    left out and why."""
     tenant = next((t for t in tenants if str(t.pk) == params.get("tenant")), None)
     status = params.get("status", "")
+    status = status if status in STATUS_CLASSES else ""
     period = params.get("period", "")
+    period = period if period in PERIODS else ""
     context = search_text(params.get("context"))
-    since, since_problem = _moment(params.get("from", ""), "From")
-    until, until_problem = _moment(params.get("to", ""), "To", end=True)
-    calls = ApiCall.objects.select_related("tenant")
+    typed_since, typed_until = str(params.get("from", "")).strip()[:32], str(params.get("to", "")).strip()[:32]
+    since, since_problem = _moment(typed_since, "From")
+    until, until_problem = _moment(typed_until, "To", end=True)
+    errors = {name: problem for name, problem in (("from", since_problem), ("to", until_problem)) if problem}
+    if since and until and since >= until:
+        errors["from"] = f"From ({typed_since}) is after To ({typed_until}); the list is shown without these dates."
+        since = until = None
+    calls = ApiCall.objects.all()
     if tenant:
         calls = calls.filter(tenant=tenant)
-    if status in STATUS_CLASSES:
+    if status:
         calls = calls.filter(STATUS_CLASSES[status][1])
-    if period in PERIODS:
+    if period:
         calls = calls.filter(started_at__gte=timezone.now() - PERIODS[period][1])
     if since:
         calls = calls.filter(started_at__gte=since)
@@ -78,11 +89,12 @@ def filter_calls(params, tenants: list[Tenant]) -> tuple[QuerySet, dict]:
         "status": status,
         "period": period,
         "context": context,
-        "since": params.get("from", "")[:32] if since else "",
-        "until": params.get("to", "")[:32] if until else "",
-        "problems": [problem for problem in (since_problem, until_problem) if problem],
+        "since": typed_since,
+        "until": typed_until,
+        "errors": errors,
+        "filtered": bool(tenant or status or period or context or typed_since or typed_until),
     }
-    return calls.order_by("-started_at", "-pk"), chosen
+    return calls, chosen
 
 
 @require_GET
@@ -91,13 +103,16 @@ def api_call_list(request: HttpRequest) -> HttpResponse:
     """Every call to Visma, newest first: filter by tenant, status class, time and the work it belonged to."""
     tenants = list(Tenant.objects.order_by("name"))
     calls, chosen = filter_calls(request.GET, tenants)
-    for problem in chosen["problems"]:
-        messages.warning(request, problem)
-    page = Paginator(calls, PAGE_SIZE).get_page(request.GET.get("page"))
+    sort = Sorting(request.GET, SORTS, "-time", SORT_LABELS)
+    calls = calls.order_by(*sort.order_by())
+    page = page_of(calls, PAGE_SIZE, request.GET.get("page"), rows=ApiCall.objects.select_related("tenant"))
     context = {
         **chosen,
         "page": page,
         "tenants": tenants,
+        "sort": sort,
+        "columns": sort.headers,
+        "clear_url": "" if sort.is_default else f"?sort={sort.value}",
         "status_classes": {key: label for key, (label, _) in STATUS_CLASSES.items()},
         "periods": {key: label for key, (label, _) in PERIODS.items()},
         "querystring": querystring_without(request.GET, "page"),
