@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -19,6 +20,7 @@ from .models import SalesOrder
 
 State = SalesOrder.State
 SHOWN_STATES = (State.DRAFT, State.QUEUED, State.SUBMITTING, State.SUBMITTED, State.FAILED)
+MOVING = (State.QUEUED, State.SUBMITTING)
 # An order still submitting this long after it was made is waiting for Visma's answer to be found (lookups failing).
 STUCK_AFTER = timedelta(minutes=15)
 
@@ -29,6 +31,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {"cluster": health.cluster_status(), "sweeper": health.sweeper_status(), "tenants": [], "incidents": []}
     if request.user.has_perm("tenants.view_tenant"):
         context["tenants"] = tenant_rows(with_orders=request.user.has_perm("orders.view_salesorder"))
+        context["orders_moving"] = any(tenant.orders_moving for tenant in context["tenants"])
         context["incidents"] = list(
             Incident.objects.filter(closed_at__isnull=True).select_related("tenant").order_by("-opened_at")[:20]
         )
@@ -55,11 +58,21 @@ def tenant_rows(*, with_orders: bool) -> list[Tenant]:
             rate_reset_at=Subquery(last_budget.values("rate_limit_reset_at")[:1]),
         )
     )
+    add_order_summary(tenants, with_orders=with_orders)
+    now = timezone.now()
+    for tenant in tenants:
+        tenant.rate_budget = _budget(tenant, now)
+        tenant.unreachable = reachability.describe(tenant)
+    return tenants
+
+
+def add_order_summary(tenants: list[Tenant], *, with_orders: bool) -> bool:
+    """Set each tenant's order counts per state, failed and stuck orders (one query for all tenants); True while any
+    of their orders is queued or submitting, so the page keeps them fresh."""
     counts: dict[int, dict[str, int]] = {}
     stuck: dict[int, int] = {}
-    now = timezone.now()
     if with_orders and tenants:
-        long_ago = now - STUCK_AFTER
+        long_ago = timezone.now() - STUCK_AFTER
         rows = (
             SalesOrder.objects.filter(tenant__in=[t.pk for t in tenants])
             .order_by()
@@ -76,9 +89,18 @@ def tenant_rows(*, with_orders: bool) -> list[Tenant]:
         tenant.stuck_orders = stuck.get(tenant.pk, 0)
         tenant.order_total = sum(by_state.values())
         tenant.show_orders = with_orders
-        tenant.rate_budget = _budget(tenant, now)
-        tenant.unreachable = reachability.describe(tenant)
-    return tenants
+        tenant.orders_moving = any(by_state.get(state, 0) for state in MOVING)
+    return any(tenant.orders_moving for tenant in tenants)
+
+
+@require_GET
+def dashboard_orders(request: HttpRequest) -> HttpResponse:
+    """Each active tenant's order counts, polled by the dashboard while any order is queued or submitting."""
+    if not (request.user.has_perm("tenants.view_tenant") and request.user.has_perm("orders.view_salesorder")):
+        raise PermissionDenied
+    tenants = list(Tenant.objects.filter(active=True).only("pk", "name"))
+    moving = add_order_summary(tenants, with_orders=True)
+    return render(request, "orders/partials/dashboard_orders_live.html", {"tenants": tenants, "orders_moving": moving})
 
 
 def _budget(tenant: Tenant, now) -> dict | None:

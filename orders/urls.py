@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import import_views, views
+from . import dashboard, import_views, views
 
 app_name = "orders"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("new/", views.order_create, name="order-create"),
     path("bulk/", views.order_bulk, name="order-bulk"),
     path("states/", views.order_list_states, name="order-list-states"),
+    path("dashboard-states/", dashboard.dashboard_orders, name="dashboard-orders"),
     path("line-form/", views.line_form, name="line-form"),
     path("customers/", views.customer_options, name="customer-options"),
     path("inventory/", views.inventory_options, name="inventory-options"),
