@@ -36,6 +36,25 @@
     });
   });
 
+  // <table class="table-stack">: on a phone each row is a card of "column: value" lines (portal.css); every cell
+  // gets its column's heading as data-label, also in rows htmx adds later.
+  function labelCells() {
+    document.querySelectorAll("table.table-stack").forEach(function (table) {
+      const headings = Array.from(table.querySelectorAll("thead th")).map(function (th) {
+        return th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr, tfoot tr").forEach(function (row) {
+        let column = 0;
+        Array.from(row.cells).forEach(function (cell) {
+          if (!cell.dataset.label && headings[column] && cell.colSpan === 1) cell.dataset.label = headings[column];
+          column += cell.colSpan;
+        });
+      });
+    });
+  }
+  labelCells();
+  document.addEventListener("htmx:load", labelCells);
+
   // <input type="checkbox" data-check-all="name"> toggles every checkbox named `name`.
   document.addEventListener("change", function (event) {
     const el = event.target.closest("[data-check-all]");
