@@ -23,10 +23,12 @@ class ApplicationForm(ServiceApplicationForm):
 
 class TenantForm(forms.ModelForm):
     default_currency = forms.CharField(
+        required=False,
         min_length=3,
         max_length=3,
         initial="NOK",
-        help_text="Shown with amounts of customers whose currency Visma does not give: a three-letter code, e.g. NOK.",
+        help_text="Shown with amounts of customers whose currency Visma does not give: a three-letter code, e.g. NOK. "
+        "Empty keeps the current one.",
         widget=forms.TextInput(attrs={"class": "text-uppercase", "size": 3, "autocomplete": "off"}),
     )
 
@@ -49,7 +51,7 @@ class TenantForm(forms.ModelForm):
                 self.initial.setdefault("application", applications[0])
 
     def clean_default_currency(self) -> str:
-        return (self.cleaned_data.get("default_currency") or "").strip().upper()
+        return (self.cleaned_data.get("default_currency") or "").strip().upper() or self.instance.default_currency
 
     def clean(self):
         cleaned = super().clean()

@@ -45,6 +45,8 @@ MATRIX: dict[str, tuple[dict, str, dict]] = {
     "health": ({}, "", row("503 503 503 503", "405 405 405 405")),
     "login": ({}, "", row("200 302 302 302", "200 302 302 302")),
     "logout": ({}, "", row("L 405 405 405", "L L L L")),
+    # Everyone edits their own settings (there is no id in the URL: nobody can reach anyone else's).
+    "user-settings": ({}, "", row("L 200 200 200", "L 302 302 302")),
     # --- tenants and applications ------------------------------------------------------------------------------------
     "tenants:tenant-list": ({}, "", row("L 200 200 200", "L 405 405 405")),
     "tenants:tenant-create": ({}, "", row("L 403 403 200", "L 403 403 200")),
