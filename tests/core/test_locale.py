@@ -278,3 +278,10 @@ def test_a_norwegian_superuser_opens_every_page_and_admin_list(django_user_model
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
         assert response["Content-Language"] == "nb", url
+
+
+def test_the_default_currency_shows_on_the_tenant_page_and_is_editable_in_the_admin(admin_client_, superuser, tenant):
+    page = admin_client_.get(reverse("tenants:tenant-detail", args=[tenant.pk])).content.decode()
+    assert "Default currency</dt><dd" in page and ">NOK <" in page
+    admin_page = logged_in(superuser).get(reverse("admin:tenants_tenant_change", args=[tenant.pk])).content.decode()
+    assert 'name="default_currency"' in admin_page and 'value="NOK"' in admin_page
