@@ -104,7 +104,8 @@ def test_first_day_from_registration_to_an_order_in_visma(page, django_user_mode
     page.get_by_role("heading", name=dto["name"]).wait_for()
     page.get_by_role("link", name="New order").click()
     page.get_by_role("heading", name=f"New order for {tenant.name}").wait_for()
-    assert page.locator("#id_customer").input_value() == str(Customer.objects.get(tenant=tenant, number=dto["id"]).pk)
+    chosen = Customer.objects.get(tenant=tenant, number=dto["id"])
+    assert page.locator("#id_customer_value").input_value() == str(chosen.pk)
 
     # Three lines: four added, one removed, no reload.
     page.get_by_label("Customer's order number").fill("PO-FIRST-DAY")
