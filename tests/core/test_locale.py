@@ -285,3 +285,23 @@ def test_the_default_currency_shows_on_the_tenant_page_and_is_editable_in_the_ad
     assert "Default currency</dt><dd" in page and ">NOK <" in page
     admin_page = logged_in(superuser).get(reverse("admin:tenants_tenant_change", args=[tenant.pk])).content.decode()
     assert 'name="default_currency"' in admin_page and 'value="NOK"' in admin_page
+
+
+def test_currencies_cost_no_query_per_row(norwegian_viewer, tenant):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = priced_order(tenant, currency="SEK")
+    pages = [reverse("orders:order-list"), reverse("tenants:customer-detail", args=[first.customer_id])]
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert norwegian_viewer.get(url).status_code == 200
+        return len(captured)
+
+    before = [queries(url) for url in pages]
+    for index in range(1, 6):
+        priced_order(tenant, currency="" if index % 2 else "EUR", number=str(10000 + index))
+        order = SalesOrder.objects.create(tenant=tenant, customer=first.customer, date=date(2026, 11, 30))
+        SalesOrderLine.objects.create(order=order, position=1, inventory_id="X", quantity=1, unit_price=Decimal("1"))
+    assert [queries(url) for url in pages] == before
