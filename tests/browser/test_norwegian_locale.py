@@ -67,3 +67,25 @@ def test_an_english_clerk_sees_the_customer_s_currency_in_live_totals(page, djan
     page.goto(f"/orders/{order.pk}/")
     assert text(page.locator("[data-order-total]")) == "SEK 1,777.50"
     assert "30/11/2026" in text(page.locator("main"))
+
+
+def test_picking_a_customer_switches_the_live_totals_to_its_currency(page, django_user_model, tenant, live_server):
+    clerk = make_user(django_user_model, "kristin-clerk", ORDER_CLERK)
+    Profile.objects.create(user=clerk, language="nb")
+    Customer.objects.create(tenant=tenant, number="10000", name="Kunde Norge", status="Active", currency="")
+    Customer.objects.create(tenant=tenant, number="10001", name="Kund Sverige", status="Active", currency="SEK")
+    log_in(page, clerk.username, PASSWORD)
+    page.goto(f"/orders/new/?tenant={tenant.pk}")
+    page.locator("#id_lines-0-quantity").fill("2,5")
+    page.locator("#id_lines-0-unit_price").fill("711")
+    total = page.locator("[data-order-total]")
+    assert text(total) == "1 777,50 kr"  # the tenant's default before a customer is picked
+    page.get_by_role("combobox", name="Customer").fill("Sverige")
+    page.get_by_role("option", name="10001 Kund Sverige").click()
+    page.wait_for_function("document.querySelector('[data-order-total]').textContent.includes('SEK')")
+    assert text(total) == "1 777,50 SEK"
+    page.get_by_role("combobox", name="Customer").fill("Norge")
+    page.get_by_role("option", name="10000 Kunde Norge").click()  # Visma gave no currency: the tenant's
+    page.wait_for_function("document.querySelector('[data-order-total]').textContent.includes('kr')")
+    assert text(total) == "1 777,50 kr"
+    assert page.console_errors == [], page.console_errors
