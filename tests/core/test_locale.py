@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -206,8 +213,6 @@ def test_the_import_preview_shows_each_order_s_currency(django_user_model, tenan
         "PO-1,10000,2026-11-30,FREIGHT,1,655\n"
         "PO-2,10001,2026-11-30,FREIGHT,1,10\n"
     )
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     upload = SimpleUploadedFile("orders.csv", csv.encode(), content_type="text/csv")
     response = client.post(reverse("orders:order-import"), {"tenant": tenant.pk, "file": upload})
     page = response.content.decode()
@@ -288,9 +293,6 @@ def test_the_default_currency_shows_on_the_tenant_page_and_is_editable_in_the_ad
 
 
 def test_currencies_cost_no_query_per_row(norwegian_viewer, tenant):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     first = priced_order(tenant, currency="SEK")
     pages = [reverse("orders:order-list"), reverse("tenants:customer-detail", args=[first.customer_id])]
 
@@ -305,3 +307,16 @@ def test_currencies_cost_no_query_per_row(norwegian_viewer, tenant):
         order = SalesOrder.objects.create(tenant=tenant, customer=first.customer, date=date(2026, 11, 30))
         SalesOrderLine.objects.create(order=order, position=1, inventory_id="X", quantity=1, unit_price=Decimal("1"))
     assert [queries(url) for url in pages] == before
+
+
+@pytest.mark.parametrize(("value", "ok"), [("nb", True), ("EN-GB", True), ("de", False)])
+def test_the_site_language_comes_from_the_environment(value, ok):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "ENV_FILE": "", "LANGUAGE_CODE": value}
+    env["SECRET_KEY"] = "a-key-for-this-check-only-0123456789-0123456789"
+    script = "import django; django.setup(); from django.conf import settings; print(settings.LANGUAGE_CODE)"
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True)
+    if ok:
+        assert result.stdout.strip() == value.lower()
+    else:
+        assert result.returncode != 0 and "LANGUAGE_CODE must be one of en-gb, nb" in result.stderr
