@@ -30,3 +30,4 @@ Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a real cluster in a subprocess sees the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}  # noqa: F405
+ORDER_WAKEUPS = False  # no timer threads in tests; the cluster tests turn them on

@@ -9,22 +9,24 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from core.audit import record_update
 from tenants import api_log, reachability
+from tenants.models import Tenant
 from tenants.visma import (
     OutcomeUnknown,
     RateLimited,
     Refused,
+    Throttled,
     TokenRejected,
     VismaClient,
     VismaError,
     VismaUnavailable,
 )
 
-from . import notifications, payload, timeline
+from . import notifications, payload, timeline, wakeups
 from .models import CANCELLABLE_STATES, SalesOrder, SubmissionAttempt
 
 logger = logging.getLogger(__name__)
@@ -48,7 +50,8 @@ def queue(order: SalesOrder, user=None) -> bool:
 def enqueue(order_id: int) -> None:
     from django_q.tasks import async_task
 
-    async_task("orders.tasks.submit_order", order_id, task_name=f"order-{order_id}", group="orders")
+    # Only failures are kept as task results: the order and its timeline already say how each submission went.
+    async_task("orders.tasks.submit_order", order_id, task_name=f"order-{order_id}", group="orders", save=False)
 
 
 def can_send(order: SalesOrder) -> bool:
@@ -71,28 +74,137 @@ def send_blocker(order: SalesOrder) -> str:
     return ""
 
 
-def submit(order_id: int) -> SalesOrder | None:
-    """Claim the order (queued -> submitting) with one conditional UPDATE; a second delivery finds nothing to do.
+def submit(order_id: int, *, may_swap: bool = True) -> SalesOrder | None:
+    """Send one queued, due order to Visma, exactly once.
 
-    An attempt is counted only when a POST is about to go out; one that provably never left is given back."""
+    The order is read, then claimed (queued -> submitting) with one conditional UPDATE that also checks nobody sent or
+    edited it since it was read; a second delivery of the task finds nothing to do. An attempt is counted only when a
+    POST goes out. When the tenant already has its share of workers and another tenant's order waits, that order is
+    sent instead and this one is handed to a worker again (`fair_turn`).
+    """
+    order = _read_due(order_id)
+    if order is None:
+        return None
+    blocker = send_blocker(order)
+    paused = None if blocker else reachability.paused_until(order.tenant)
+    lost_answer = order.last_lost_answer_at is not None
+    if blocker or paused is not None or lost_answer:
+        if not _claim(order):
+            return _not_claimed(order, may_swap)
+        if blocker:  # the tenant changed after the order was queued
+            _log(order, "post", "not sent", time.monotonic(), VismaError(blocker))
+            return _fail(order, VismaError(f"Not sent: {blocker}"))
+        if paused is not None:
+            return _wait_for_visma(order, paused)
+    client = VismaClient(order.tenant, budget=settings.ORDER_TASK_BUDGET_SECONDS)
+    if lost_answer:
+        if looked_up := reconcile(order, client, before_resend=True):
+            return looked_up
+        return _send(order, client, payload.build(order), claimed=True)
+    try:
+        client.take_turn()
+    except Throttled as exc:
+        return _hold_back(order, exc)
+    return _send(order, client, payload.build(order), claimed=False, may_swap=may_swap)
+
+
+def _read_due(order_id: int) -> SalesOrder | None:
+    """The order if it is queued and due, with its tenant, customer and when a POST of it last lost its answer."""
+    last_lost = SubmissionAttempt.objects.filter(order=OuterRef("pk"), kind="post", outcome="unknown")
+    return (
+        SalesOrder.objects.select_related("tenant__application", "customer")
+        .annotate(last_lost_answer_at=Subquery(last_lost.order_by("-started_at").values("started_at")[:1]))
+        .filter(_due(timezone.now()), pk=order_id, state=State.QUEUED)
+        .first()
+    )
+
+
+def _due(now) -> Q:
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+
+
+def _unchanged_since_read(order: SalesOrder) -> Q:
+    """Nobody claimed (every claim moves attempt_started_at) or edited (every edit saves updated_at) the order since
+    it was read, so what was read is what gets sent."""
+    started = Q(attempt_started_at=order.attempt_started_at) if order.attempt_started_at else Q(attempt_started_at=None)
+    return started & Q(updated_at=order.updated_at)
+
+
+def _claim(order: SalesOrder, **sending) -> bool:
+    """queued -> submitting, if the order is still as read and its tenant may have another worker (`fair_turn`)."""
     now = timezone.now()
     claimed = SalesOrder.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), pk=order_id, state=State.QUEUED
-    ).update(state=State.SUBMITTING, attempt_started_at=now, next_attempt_at=None)
-    if not claimed:
+        _due(now), _unchanged_since_read(order), fair_turn(order.tenant_id), pk=order.pk, state=State.QUEUED
+    ).update(state=State.SUBMITTING, attempt_started_at=now, next_attempt_at=None, **sending)
+    if claimed:
+        order.state, order.attempt_started_at, order.next_attempt_at = State.SUBMITTING, now, None
+    return bool(claimed)
+
+
+def in_flight(tenant):
+    """The tenant's orders a worker is sending right now (not those waiting to be looked up again)."""
+    return SalesOrder.objects.filter(tenant=tenant, state=State.SUBMITTING, next_attempt_at__isnull=True)
+
+
+def fair_turn(tenant_id) -> Q:
+    """True when the tenant may have one more order sent now: it has fewer than ORDER_TENANT_CONCURRENCY in flight,
+    or no other tenant below that share has an order waiting (then it may use every worker)."""
+    share = settings.ORDER_TENANT_CONCURRENCY
+    at_share = Exists(in_flight(tenant_id).order_by()[share - 1 : share])
+    return ~at_share | ~Exists(_tenants_waiting(share).exclude(pk=tenant_id))
+
+
+def fair_turn_for(order: SalesOrder) -> bool:
+    """Whether the order's tenant may have one more order sent now (see `fair_turn`)."""
+    return SalesOrder.objects.filter(fair_turn(order.tenant_id), pk=order.pk).exists()
+
+
+def _tenants_waiting(share: int):
+    """Tenants with a due queued order and fewer than `share` orders in flight."""
+    due = SalesOrder.objects.filter(_due(timezone.now()), tenant=OuterRef("pk"), state=State.QUEUED)
+    busy = in_flight(OuterRef("pk")).order_by()[share - 1 : share]
+    return Tenant.objects.filter(Exists(due)).exclude(Exists(busy))
+
+
+def _not_claimed(order: SalesOrder, may_swap: bool) -> SalesOrder | None:
+    """The claim failed: another worker has the order, or its tenant already has its share of workers while another
+    tenant's order waits. Then that order goes first and this one is handed to a worker again."""
+    if not SalesOrder.objects.filter(_due(timezone.now()), pk=order.pk, state=State.QUEUED).exists():
         return None
-    order = SalesOrder.objects.select_related("tenant__application", "customer").get(pk=order_id)
-    if blocker := send_blocker(order):  # the tenant changed after the order was queued
-        _log(order, "post", "not sent", time.monotonic(), VismaError(blocker))
-        return _fail(order, VismaError(f"Not sent: {blocker}"))
-    if (paused := reachability.paused_until(order.tenant)) is not None:
-        return _wait_for_visma(order, paused)
-    client = VismaClient(order.tenant, budget=settings.ORDER_TASK_BUDGET_SECONDS)
-    if resend_allowed_at(order) is not None and (looked_up := reconcile(order, client, before_resend=True)):
-        return looked_up
-    body = payload.build(order)
-    SalesOrder.objects.filter(pk=order_id).update(sent_payload=body, attempts=F("attempts") + 1)
+    transaction.on_commit(lambda: enqueue(order.pk), robust=True)
+    waiting = _tenants_waiting(settings.ORDER_TENANT_CONCURRENCY).exclude(pk=order.tenant_id).first()
+    if waiting is None or not may_swap:
+        return None
+    turn = (
+        SalesOrder.objects.filter(_due(timezone.now()), tenant=waiting, state=State.QUEUED)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return submit(turn, may_swap=False) if turn is not None else None
+
+
+def _hold_back(order: SalesOrder, exc: Throttled) -> SalesOrder:
+    """The tenant's rate budget has no turn for this order soon: it waits, unclaimed, until the budget has one."""
+    when = timezone.now() + timedelta(seconds=exc.retry_after)
+    SalesOrder.objects.filter(pk=order.pk, state=State.QUEUED).update(next_attempt_at=when, last_error=str(exc))
+    wakeups.enqueue_at(order.pk, when)
+    order.next_attempt_at, order.last_error = when, str(exc)
+    return order
+
+
+def _send(
+    order: SalesOrder, client: VismaClient, body: dict, *, claimed: bool, may_swap: bool = False
+) -> SalesOrder | None:
+    """POST the order. `claimed`: already submitting (after a lookup); otherwise claimed here by the same UPDATE that
+    records what is sent."""
+    sending = {"sent_payload": body, "attempts": F("attempts") + 1}
+    if claimed:
+        SalesOrder.objects.filter(pk=order.pk).update(**sending)
+    elif not _claim(order, **sending):
+        return _not_claimed(order, may_swap)
     order.attempts += 1
+    order.sent_payload = body
     was_unreachable = order.tenant.unreachable_since is not None
     # On the timeline before anything is sent: a worker that dies mid-POST leaves a row the sweeper treats as a
     # lost answer, with the time and customer the lookup needs.
@@ -107,6 +219,9 @@ def submit(order_id: int) -> SalesOrder | None:
         _settle(post, "unknown", started, exc)
         _reached(order, was_unreachable)
         return reconcile(order, client)
+    except Throttled as exc:  # held back after a lookup: nothing was sent
+        _settle(post, "not sent", started, exc)
+        return _requeue(order, exc, delay=exc.retry_after, count_attempt=False)
     except RateLimited as exc:
         _settle(post, "rate limited", started, exc)
         _reached(order, was_unreachable)
@@ -143,7 +258,7 @@ def reconcile(order: SalesOrder, client: VismaClient | None = None, *, before_re
     except VismaError as exc:
         if isinstance(exc, VismaUnavailable) and exc.unreachable:
             reachability.failed(order.tenant, str(exc))
-        delay = _backoff(order.attempts)
+        delay = exc.retry_after if isinstance(exc, RateLimited) else _backoff(order.attempts)
         SalesOrder.objects.filter(pk=order.pk, state=State.SUBMITTING).update(
             next_attempt_at=timezone.now() + timedelta(seconds=delay), last_error=f"Outcome unknown; {exc}"
         )
@@ -330,21 +445,27 @@ def sweep() -> str:
 
 
 def _submitted(order: SalesOrder, order_type: str, number: str, *, expected=(State.SUBMITTING,)) -> SalesOrder:
+    now = timezone.now()
     settled = SalesOrder.objects.filter(pk=order.pk, state__in=expected).update(
         state=State.SUBMITTED,
         visma_type=order_type,
         visma_number=number,
-        submitted_at=timezone.now(),
+        submitted_at=now,
         next_attempt_at=None,
         last_error="",
         last_error_status=None,
         last_error_request_id="",
         last_error_details={},
     )
-    previous = order.state
-    order.refresh_from_db()
-    if settled:
-        record_update(order, {"state": (previous, State.SUBMITTED), "visma_number": ("", f"{order_type} {number}")})
+    previous, had_trouble = order.state, bool(order.last_error or order.last_error_details)
+    if not settled:
+        order.refresh_from_db()
+        return order
+    order.state, order.visma_type, order.visma_number, order.submitted_at = State.SUBMITTED, order_type, number, now
+    order.next_attempt_at, order.last_error, order.last_error_status = None, "", None
+    order.last_error_request_id, order.last_error_details = "", {}
+    record_update(order, {"state": (previous, State.SUBMITTED), "visma_number": ("", f"{order_type} {number}")})
+    if had_trouble:  # only an order that failed or waited before can have an incident to close
         notifications.order_settled(order)
     return order
 
@@ -355,12 +476,15 @@ def _requeue(
     if count_attempt and order.attempts >= settings.ORDER_MAX_ATTEMPTS:
         return _fail(order, VismaError(f"Gave up after {order.attempts} attempts. {exc}."))
     wait = delay if delay is not None else _backoff(order.attempts)
-    SalesOrder.objects.filter(pk=order.pk, state=State.SUBMITTING).update(
+    when = timezone.now() + timedelta(seconds=wait)
+    requeued = SalesOrder.objects.filter(pk=order.pk, state=State.SUBMITTING).update(
         state=State.QUEUED,
-        next_attempt_at=timezone.now() + timedelta(seconds=wait),
+        next_attempt_at=when,
         attempts=F("attempts") if count_attempt else F("attempts") - 1,
         last_error=f"{exc}; {then}." if then else str(exc),
     )
+    if requeued:  # sent again when its time comes, not at the sweeper's next pass
+        transaction.on_commit(lambda: wakeups.enqueue_at(order.pk, when), robust=True)
     order.refresh_from_db()
     return order
 

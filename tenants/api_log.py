@@ -172,8 +172,10 @@ def record(
 def _write(rows: list[ApiCall]) -> None:
     if not rows:
         return
+    # Inside a transaction a savepoint keeps a failed write from breaking it; in autocommit nothing needs keeping.
+    guard = transaction.atomic() if transaction.get_connection().in_atomic_block else contextlib.nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             if len(rows) == 1:
                 rows[0].save(force_insert=True)
             else:

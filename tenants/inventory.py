@@ -21,7 +21,7 @@ def item_suggestions(tenant: Tenant) -> tuple[list[dict], str]:
     if not tenant.can_read:
         return [], "Item suggestions need the read scope, which this tenant has not approved."
     try:
-        raw = _read_inventory(VismaClient(tenant), tenant.pk)
+        raw = _read_inventory(VismaClient(tenant, for_staff=True), tenant.pk)
     except VismaError as exc:
         return [], f"Item suggestions are unavailable: {paging.message(exc)}"
     items = [

@@ -180,6 +180,7 @@ def token_request_result(tenant, *, ok: bool, reason: str = "") -> None:
 
 
 def customer_sync_finished(sync) -> None:
+    """A failed sync opens the tenant's sync incident; a deferred one is not a failure and leaves it as it is."""
     key = f"sync:{sync.tenant_id}"
     if sync.outcome == "succeeded":
         recovered(key)

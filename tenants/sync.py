@@ -40,6 +40,14 @@ SYNCED_FIELDS = [
 MAX_RATE_LIMIT_WAITS = 5
 
 
+class _Deferred(Exception):
+    """Less than half of Visma's rate-limit window is left: the rest is for order submission."""
+
+    def __init__(self, wait: float):
+        super().__init__(wait)
+        self.wait = wait
+
+
 class SyncAlreadyRunning(Exception):
     def __init__(self, running: CustomerSync):
         super().__init__(
@@ -145,6 +153,13 @@ def run_sync(
         pages.start(page_index, size, token)
         known = _known_customers(sync.tenant_id)
         while True:
+            if (wait := client.rate_budget.bulk_read_wait()) > 0:
+                if wait > settings.CUSTOMER_SYNC_MAX_WAIT:
+                    raise _Deferred(wait)
+                pages.stop()
+                logger.info("Customer sync %s leaves the rest of Visma's window to orders: %.0f s", sync.pk, wait)
+                sleep(wait)
+                pages.start(page_index, size, token)
             try:
                 page = pages.next()
             except RateLimited as exc:
@@ -176,6 +191,7 @@ def run_sync(
                 unremembered = True
                 pages.start(page_index, size, token)
                 continue
+            client.observe_rate(page.rate_headers or {}, page.status)
             with transaction.atomic():  # one commit per page: its customers and the progress together
                 _upsert_page(sync, page.value, known)
                 sync.pages += 1
@@ -203,6 +219,14 @@ def run_sync(
                 pages.start(page_index, size, token)
                 continue
             page_index += 1
+    except _Deferred as deferred:
+        again = _start_again_later(sync.tenant, deferred.wait)
+        reason = (
+            "Deferred: less than half of Visma's rate limit for this window is left, and order submission needs it. "
+            f"A new sync starts at {timezone.localtime(again):%H:%M}."
+        )
+        stopped = _stopped_message(sync, page_index, reason)
+        return _finish(sync, CustomerSync.Outcome.DEFERRED, paging.note(refused, size, short), error=stopped)
     except VismaError as exc:
         stopped = _stopped_message(sync, page_index, paging.message(exc))
         return _finish(sync, CustomerSync.Outcome.FAILED, paging.note(refused, size, short), error=stopped)
@@ -217,6 +241,24 @@ def run_sync(
         tenant=sync.tenant, removed_at__isnull=True, last_seen_at__lt=sync.started_at
     ).update(removed_at=timezone.now())
     return _finish(sync, CustomerSync.Outcome.SUCCEEDED, paging.note(refused, size, short))
+
+
+def _start_again_later(tenant: Tenant, wait: float):
+    """A one-off schedule that starts the tenant's sync again when Visma's window has turned."""
+    from django_q.models import Schedule
+
+    when = timezone.now() + timedelta(seconds=wait)
+    Schedule.objects.update_or_create(
+        name=f"customer-sync-after-rate-limit-{tenant.pk}",
+        defaults={
+            "func": "tenants.tasks.sync_tenant",
+            "args": repr((tenant.pk,)),
+            "schedule_type": Schedule.ONCE,
+            "repeats": 1,
+            "next_run": when,
+        },
+    )
+    return when
 
 
 def _has_more(page) -> bool:

@@ -10,6 +10,20 @@ def sync_customers(sync_id: int) -> str:
     return f"{result.get_outcome_display()}: {result.fetched} fetched, {result.created} new, {result.removed} removed"
 
 
+def sync_tenant(tenant_id: int) -> str:
+    """A sync deferred for the rate limit, started again once Visma's window has turned."""
+    from .models import Tenant
+
+    tenant = Tenant.objects.filter(pk=tenant_id, active=True, can_read=True, application__active=True).first()
+    if tenant is None:
+        return "tenant gone, deactivated or not readable"
+    try:
+        started = sync.start_sync(tenant, trigger=sync.CustomerSync.Trigger.SCHEDULE)
+    except sync.SyncAlreadyRunning:
+        return "already running"
+    return f"sync {started.pk} started"
+
+
 def sync_all_tenants() -> str:
     """The schedule: one sync per active tenant that may read, skipping tenants whose sync is still running."""
     from .models import Tenant

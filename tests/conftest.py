@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from core.roles import INTEGRATION_ADMIN, ORDER_CLERK, VIEWER
+from tenants.visma import forget_process_state
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -16,6 +17,7 @@ PASSWORD = "correct-horse-battery-staple"
 def _clean_cache(request):
     if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
         cache.clear()
+        forget_process_state()
     yield
 
 

@@ -8,6 +8,7 @@ from .client import (
     VismaClient,
     _retry_after,
     encode_json,
+    forget_process_state,
     request_id_of,
 )
 from .errors import (
@@ -17,6 +18,7 @@ from .errors import (
     RateLimited,
     Refused,
     ServerError,
+    Throttled,
     TokenRejected,
     Unauthorized,
     ValidationRejected,
@@ -35,6 +37,7 @@ __all__ = [
     "RateLimited",
     "Refused",
     "ServerError",
+    "Throttled",
     "TokenInfo",
     "TokenRejected",
     "Unauthorized",
@@ -44,6 +47,7 @@ __all__ = [
     "VismaUnavailable",
     "_retry_after",
     "encode_json",
+    "forget_process_state",
     "request_id_of",
     "session",
 ]

@@ -8,6 +8,7 @@ back from Visma is cleaned before anybody sees it.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -29,6 +30,7 @@ from .. import api_log, notifications
 from ..crypto import EncryptionKeyError
 from ..models import Tenant
 from . import clock, hosts, remote_text, transport
+from .budget import RateBudget
 from .errors import (
     Forbidden,
     NotFound,
@@ -36,6 +38,7 @@ from .errors import (
     RateLimited,
     Refused,
     ServerError,
+    Throttled,
     TokenRejected,
     Unauthorized,
     ValidationRejected,
@@ -65,6 +68,7 @@ REQUEST_ID_HEADERS = ("apigw-requestid", "X-Request-Id")
 REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9_.:/+=\-]{1,64}")
 ERROR_CODE_SHAPE = re.compile(r"[a-z_]{1,40}")
 CLOCK_RETRY_SECONDS = 60  # a lookup made before Visma's clock was known is asked again when it is this far off
+PACING_WAIT_SECONDS = 2.0  # a background call waits this long at most for its turn; a longer wait is handed back
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class CustomerPage:
     total_count: int | None
     rate_limit_remaining: int | None
     request_id: str | None
+    status: int = 200
+    rate_headers: dict | None = None  # Visma's X-RateLimit-* headers, for the thread that keeps the budget
 
 
 @dataclass(frozen=True)
@@ -153,20 +159,36 @@ def request_id_of(response: requests.Response, body=None) -> str | None:
 
 _token_locks: dict[str, threading.Lock] = {}
 _token_locks_guard = threading.Lock()
+_tokens: dict[str, tuple[TokenInfo, float]] = {}  # this process's copy of the cached tokens, with when to stop using
+RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def forget_process_state() -> None:
+    """Drop what this process remembers beside the cache (tokens, Visma's clock, rate budgets): for tests."""
+    from . import budget
+
+    _tokens.clear()
+    clock._written.clear()
+    budget._local.clear()
 
 
 class VismaClient:
     """Calls Visma for one tenant, with that tenant's own token only.
 
     `budget`: seconds all of this client's calls together may take (a task's or a page's share); each call also
-    stops at `VISMA_CALL_DEADLINE_SECONDS`.
+    stops at `VISMA_CALL_DEADLINE_SECONDS`. `for_staff`: the calls are made while a person waits for them, so they
+    may use the share of Visma's rate limit that background work leaves (`VISMA_RATE_RESERVE`); background calls
+    wait for their turn in the tenant's rate budget, or raise `Throttled` when that is further off.
     """
 
-    def __init__(self, tenant: Tenant, *, budget: float | None = None):
+    def __init__(self, tenant: Tenant, *, budget: float | None = None, for_staff: bool = False):
         self.tenant = tenant
         self.application = tenant.application
         self._log_scope = api_log.current_scope()  # calls from helper threads are logged by this thread
         self._budget_ends = time.monotonic() + budget if budget else None
+        self.for_staff = for_staff
+        self.rate_budget = RateBudget(self.application.pk, tenant.tenant_id)
+        self._turn_taken = False
 
     @property
     def api_host(self) -> str:
@@ -192,6 +214,28 @@ class VismaClient:
             deadline = min(deadline, left)
         return deadline
 
+    def take_turn(self) -> None:
+        """Wait for this tenant's next background turn in Visma's rate limit, or raise `Throttled` (nothing sent)
+        when it is more than PACING_WAIT_SECONDS away. The next call made through this client uses the turn."""
+        if self.for_staff or self._turn_taken:
+            return
+        wait = self.rate_budget.take_turn(max_wait=PACING_WAIT_SECONDS)
+        if wait > PACING_WAIT_SECONDS:
+            seconds = max(1, math.ceil(wait))
+            raise Throttled(
+                f"Held back to stay within Visma's rate limit for {self.tenant.name}; the next call can go in "
+                f"{seconds} s. Nothing was sent.",
+                retry_after=seconds,
+            )
+        if wait > 0:
+            time.sleep(wait)
+        self._turn_taken = True
+
+    def observe_rate(self, headers, status: int) -> None:
+        """Take in the rate-limit headers of an answer received in another thread."""
+        retry_after = _retry_after_seconds(headers) if status == 429 else None
+        self.rate_budget.observe(headers, status=status, retry_after=retry_after)
+
     # --- tokens ---------------------------------------------------------------------------------------------------
     @property
     def _cache_key(self) -> str:
@@ -205,31 +249,45 @@ class VismaClient:
     def token(self) -> TokenInfo:
         self._guard(self.application.token_url)
         self._guard(self.application.api_url)  # a token is only worth having for an API it may be sent to
-        cached = cache.get(self._cache_key)
+        key = self._cache_key
+        held = _tokens.get(key)
+        if held and time.time() < held[1]:
+            return held[0]
+        cached = cache.get(key)
         if cached:
-            return cached
+            return self._hold(cached)
         with _token_locks_guard:
-            local = _token_locks.setdefault(self._cache_key, threading.Lock())
+            local = _token_locks.setdefault(key, threading.Lock())
         with local:
-            cached = cache.get(self._cache_key)
+            cached = cache.get(key)
             if cached:
-                return cached
-            lock_key = f"{self._cache_key}:lock"
+                return self._hold(cached)
+            lock_key, locked = f"{key}:lock", False
             deadline = time.monotonic() + 20
-            while not cache.add(lock_key, "1", timeout=30):  # another process is fetching: wait for its token
+            while not (locked := cache.add(lock_key, "1", timeout=30)):  # another process is fetching: wait for it
                 time.sleep(0.1)
-                cached = cache.get(self._cache_key)
+                cached = cache.get(key)
                 if cached or time.monotonic() > deadline:
                     break
-            if cached:
-                return cached
             try:
-                return self._fetch_token()
+                if locked:  # the process that held the lock may have stored its token just before letting go
+                    cached = cache.get(key)
+                return self._hold(cached or self._fetch_token())
             finally:
-                cache.delete(lock_key)
+                if locked:
+                    cache.delete(lock_key)
+
+    def _hold(self, token: TokenInfo) -> TokenInfo:
+        """Keep a copy in this process until the same margin before expiry as the cache keeps it."""
+        lifetime = token.expires_at - time.time()
+        _tokens[self._cache_key] = (token, token.expires_at - max(60, lifetime // 10))
+        return token
 
     def drop_token(self, token: TokenInfo) -> None:
         """Forget the cached token, but only if it is still the one that was refused."""
+        held = _tokens.get(self._cache_key)
+        if held and held[0] == token:
+            del _tokens[self._cache_key]
         if cache.get(self._cache_key) == token:
             cache.delete(self._cache_key)
 
@@ -328,6 +386,9 @@ class VismaClient:
         body = None if json_body is None else encode_json(json_body)
         for attempt in (1, 2):
             token = given or self.token()
+            if given is None:
+                self.take_turn()  # a caller in another thread keeps the budget itself, from the answers it gets
+            self._turn_taken = False
             headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
             if body is not None:
                 headers["Content-Type"] = "application/json"
@@ -360,6 +421,7 @@ class VismaClient:
                 )
             if given is None:  # the database and cache belong to the calling thread only
                 clock.observe(self.api_host, response.headers.get("Date"), sent_at, timezone.now())
+                self.observe_rate(response.headers, response.status_code)
             if response.status_code == 401 and attempt == 1 and given is None:
                 self.drop_token(token)  # a 401 means nothing was done: one fresh token, one replay
                 continue
@@ -441,6 +503,8 @@ class VismaClient:
             total_count=body.get("totalCount"),
             rate_limit_remaining=_int(response.headers.get("X-RateLimit-Remaining")),
             request_id=request_id_of(response),
+            status=response.status_code,
+            rate_headers={name: response.headers[name] for name in RATE_HEADERS if name in response.headers},
         )
 
     # Reference: GET /api/v3/Inventory
@@ -554,10 +618,14 @@ def _token_timeout() -> tuple[float, float]:
 
 
 def _retry_after(response: requests.Response) -> int:
+    return _retry_after_seconds(response.headers)
+
+
+def _retry_after_seconds(headers) -> int:
     """Seconds to wait after a 429: Retry-After, else X-RateLimit-Reset (seconds, or an epoch time), within an hour."""
-    seconds = _int(response.headers.get("Retry-After"))
+    seconds = _int(headers.get("Retry-After"))
     if seconds is None:
-        reset = _int(response.headers.get("X-RateLimit-Reset"))
+        reset = _int(headers.get("X-RateLimit-Reset"))
         seconds = reset - int(time.time()) if reset and reset > 1_000_000_000 else reset
     return min(max(seconds or 60, 1), 3600)
 

@@ -78,3 +78,7 @@ class RateLimited(VismaError):
     def __init__(self, message: str, *, retry_after: int, **kwargs):
         super().__init__(message, retryable=True, **kwargs)
         self.retry_after = retry_after
+
+
+class Throttled(RateLimited):
+    """The portal held a background call back to stay within Visma's rate limit: nothing was sent."""

@@ -1,0 +1,126 @@
+"""The rate budget per (application, tenant): what Visma's headers say, shared through the cache once it is scarce,
+and the customer sync leaving the second half of each window to order submission."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.cache import cache
+from django_q.models import Schedule
+
+from tenants import sync
+from tenants.customer_models import Customer, CustomerSync
+from tenants.notifications import Incident
+from tenants.visma import VismaClient, forget_process_state
+from tenants.visma.budget import RateBudget, Window
+
+pytestmark = pytest.mark.django_db
+
+
+def headers(limit, remaining, reset):
+    return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining), "X-RateLimit-Reset": str(reset)}
+
+
+@pytest.fixture
+def budget(settings):
+    settings.VISMA_RATE_RESERVE = 0.1
+    return RateBudget(1, "tenant-a")
+
+
+def test_a_plentiful_window_stays_in_the_process_and_costs_the_cache_nothing(budget):
+    budget.observe(headers(100, 90, 600), status=200)
+    assert cache.get(budget.key) is None
+    assert budget.take_turn(max_wait=1) == 0
+    assert budget.snapshot().remaining == 89
+
+
+def test_a_scarce_window_is_shared_with_every_worker(budget):
+    budget.observe(headers(100, 30, 600), status=200)
+    assert isinstance(cache.get(budget.key), Window)
+    forget_process_state()  # another worker, on another host, that has not had an answer yet
+    other = RateBudget(1, "tenant-a")
+    wait = other.take_turn(max_wait=60)
+    assert wait == 0
+    assert cache.get(budget.key).remaining == 29
+
+
+def test_turns_are_spread_evenly_over_what_is_left_of_the_window(budget):
+    budget.observe(headers(100, 30, 200), status=200)  # 20 usable calls over 200 s: one every 10 s
+    waits = [budget.take_turn(max_wait=3600) for _ in range(3)]
+    assert waits[0] == pytest.approx(0, abs=0.5)
+    assert waits[1] == pytest.approx(10, abs=1)
+    assert waits[2] == pytest.approx(20, abs=1.5)
+
+
+def test_a_later_answer_of_the_same_window_never_raises_the_count(budget):
+    budget.observe(headers(100, 30, 200), status=200)
+    for _ in range(5):
+        budget.take_turn(max_wait=3600)
+    budget.observe(headers(100, 29, 199), status=200)  # an answer to a call made before those five
+    assert budget.snapshot().remaining == 25
+
+
+def test_a_new_window_replaces_the_old_one(budget):
+    budget.observe(headers(100, 11, 2), status=200)
+    budget.observe(headers(100, 99, 3600), status=200)
+    assert budget.snapshot().remaining == 99
+
+
+def test_a_reset_given_as_a_unix_time_is_understood(budget):
+    budget.observe(headers(100, 10, int(time.time()) + 120), status=200)
+    assert 118 <= budget.take_turn(max_wait=1) <= 121
+
+
+def test_unreadable_headers_change_nothing(budget):
+    budget.observe({"X-RateLimit-Limit": "lots", "X-RateLimit-Remaining": "-", "X-RateLimit-Reset": ""}, status=200)
+    assert budget.snapshot() is None
+    assert budget.take_turn(max_wait=1) == 0
+
+
+def test_visma_counts_per_application_and_tenant(budget):
+    budget.observe(headers(100, 10, 600), status=200)
+    assert RateBudget(1, "tenant-b").take_turn(max_wait=1) == 0
+    assert RateBudget(2, "tenant-a").take_turn(max_wait=1) == 0
+
+
+@pytest.fixture
+def hourly_twenty(sandbox):
+    before = sandbox.state.rate_limit, sandbox.state.rate_window
+    sandbox.state.rate_limit, sandbox.state.rate_window = 20, 3600
+    yield sandbox
+    sandbox.state.rate_limit, sandbox.state.rate_window = before
+
+
+def run(tenant, **kwargs) -> CustomerSync:
+    started = sync.start_sync(tenant, trigger=CustomerSync.Trigger.MANUAL, enqueue=False)
+    return sync.run_sync(started.pk, **kwargs)
+
+
+def test_a_full_sync_defers_itself_when_half_the_window_is_used(settings, hourly_twenty, tenant):
+    settings.CUSTOMER_SYNC_PAGE_SIZE = 2  # 40 customers: 20 pages, more than half of the 20 calls an hour
+    result = run(tenant, sleep=lambda seconds: pytest.fail("a wait of an hour is deferred, not slept"))
+    assert result.outcome == CustomerSync.Outcome.DEFERRED
+    assert "order submission needs it" in result.error and "A new sync starts at" in result.error
+    assert 0 < result.fetched < 40
+    assert Customer.objects.filter(tenant=tenant, removed_at__isnull=False).count() == 0
+    assert not Incident.objects.exists()  # a deferral is not a failure
+    again = Schedule.objects.get(name=f"customer-sync-after-rate-limit-{tenant.pk}")
+    assert again.func == "tenants.tasks.sync_tenant" and again.schedule_type == Schedule.ONCE
+    statuses = [r["status"] for r in hourly_twenty.state.request_log() if r["path"].startswith("/api/")]
+    assert 429 not in statuses
+    assert len(statuses) <= 12  # half of the window, and the two pages fetched ahead
+    assert VismaClient(tenant).rate_budget.take_turn(max_wait=1) == 0  # orders still have their half
+
+
+def test_a_short_wait_for_the_next_window_is_waited_out(settings, sandbox, tenant):
+    settings.CUSTOMER_SYNC_PAGE_SIZE = 4  # 10 pages: more than half of the window, less than all of it
+    before = sandbox.state.rate_limit, sandbox.state.rate_window
+    sandbox.state.rate_limit, sandbox.state.rate_window = 20, 30
+    try:
+        waits: list[float] = []
+        result = run(tenant, sleep=waits.append)
+    finally:
+        sandbox.state.rate_limit, sandbox.state.rate_window = before
+    assert result.outcome == CustomerSync.Outcome.SUCCEEDED, result.error
+    assert waits and all(0 < wait <= 31 for wait in waits)
