@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from auditlog.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -320,3 +321,11 @@ def test_the_site_language_comes_from_the_environment(value, ok):
         assert result.stdout.strip() == value.lower()
     else:
         assert result.returncode != 0 and "LANGUAGE_CODE must be one of en-gb, nb" in result.stderr
+
+
+def test_audit_entries_use_the_user_s_date_style(norwegian_viewer, tenant):
+    order = priced_order(tenant)
+    LogEntry.objects.update(timestamp=datetime(2026, 11, 29, 23, 30, 7, tzinfo=UTC))
+    page = norwegian_viewer.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
+    audit = page[page.index('id="audit-trail-title"') :]
+    assert "30.11.2026 00:30:07" in audit and "2026-11-29" not in audit
