@@ -124,3 +124,21 @@ def test_a_short_wait_for_the_next_window_is_waited_out(settings, sandbox, tenan
         sandbox.state.rate_limit, sandbox.state.rate_window = before
     assert result.outcome == CustomerSync.Outcome.SUCCEEDED, result.error
     assert waits and all(0 < wait <= 31 for wait in waits)
+
+
+def test_a_token_stored_by_another_process_just_before_the_lock_is_used_not_fetched_again(sandbox, tenant, monkeypatch):
+    from tenants.visma import TokenInfo
+
+    client = VismaClient(tenant)
+    theirs = TokenInfo("stored-by-another-worker", time.time() + 3600, "visma.net.erp.salesorder:read")
+    real_add = cache.add
+
+    def add_after_the_other_process_finished(key, value, timeout=None):
+        if key.endswith(":lock"):  # the other process stored its token and let go of the lock just now
+            cache.set(client._cache_key, theirs, 600)
+        return real_add(key, value, timeout)
+
+    monkeypatch.setattr(cache, "add", add_after_the_other_process_finished)
+    before = sandbox.state.token_request_count()
+    assert client.token() == theirs
+    assert sandbox.state.token_request_count() == before
