@@ -351,6 +351,7 @@ STORAGES = {
 BOOTSTRAP5 = {
     "css_url": {"url": "/static/bootstrap/css/bootstrap.min.css"},
     "javascript_url": {"url": "/static/bootstrap/js/bootstrap.bundle.min.js"},
+    "required_css_class": "required",  # portal.css marks these fields' labels with a red asterisk
 }
 
 # --- E-mail -------------------------------------------------------------------------------------------------------

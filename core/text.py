@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 
@@ -16,3 +17,9 @@ def querystring_without(params, *names: str) -> str:
     for name in names:
         copy.pop(name, None)
     return copy.urlencode()
+
+
+def visma_words(code: str) -> str:
+    """A code Visma writes in CamelCase as words people read: "OnHold" → "On hold", "CreditHold" → "Credit hold"."""
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", code.strip())
+    return spaced[:1] + spaced[1:].lower() if spaced != code.strip() else code.strip()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -56,6 +56,7 @@ def tenant_rows(*, with_orders: bool) -> list[Tenant]:
             rate_remaining=Subquery(last_budget.values("rate_limit_remaining")[:1]),
             rate_limit=Subquery(last_budget.values("rate_limit_limit")[:1]),
             rate_reset_at=Subquery(last_budget.values("rate_limit_reset_at")[:1]),
+            api_calls_made=Exists(ApiCall.objects.filter(tenant=OuterRef("pk"), kind=ApiCall.Kind.API)),
         )
     )
     add_order_summary(tenants, with_orders=with_orders)

@@ -20,7 +20,7 @@ def register_sandbox(sandbox_url: str, client_secret: str) -> list[Tenant]:
     )
     application.token_url = f"{base}/connect/token"
     application.api_url = base
-    application.description = "The local Visma sandbox started by `make run`; not the real Visma."
+    application.description = "The local Visma sandbox started by make run; not the real Visma."
     if not application.has_secret or application.client_secret() != client_secret:
         application.set_secret(client_secret)
     application.save()

@@ -45,10 +45,10 @@ class TenantForm(forms.ModelForm):
         refuse_control_characters(self)
         if not self.instance.pk:
             # A customer approves the write scope separately; until someone ticks it, a new tenant only reads.
-            self.initial.setdefault("can_write", False)
+            self.initial["can_write"] = kwargs.get("initial", {}).get("can_write", False)
             applications = list(ServiceApplication.objects.filter(active=True).values_list("pk", flat=True)[:2])
-            if len(applications) == 1:
-                self.initial.setdefault("application", applications[0])
+            if len(applications) == 1 and self.initial.get("application") is None:
+                self.initial["application"] = applications[0]
 
     def clean_default_currency(self) -> str:
         return (self.cleaned_data.get("default_currency") or "").strip().upper() or self.instance.default_currency

@@ -117,10 +117,23 @@ class ChecklistItem:
 
 
 def onboarding_checklist(application: ServiceApplication, tenant: Tenant | None = None) -> list[ChecklistItem]:
-    """The Visma Developer Portal steps, ticked from what the portal knows or has verified."""
-    tenants = [tenant] if tenant else list(application.tenants.all())
+    """The Visma Developer Portal steps, ticked from what the portal knows or has verified: for one tenant what that
+    tenant proved, for the application a tenant's step only once every active tenant has done it."""
+    tenants = [tenant] if tenant else list(application.tenants.filter(active=True).order_by("name"))
+    approved = [t for t in tenants if t.last_token_at and not t.token_failures]
     verified = [t for t in tenants if t.last_check_ok]
-    token_ok = any(t.last_token_at for t in tenants)
+    token_ok = bool(approved)  # the integration and the publishing work as soon as one tenant gets tokens
+
+    def all_of(done: list[Tenant]) -> bool:
+        return bool(tenants) and len(done) == len(tenants)
+
+    def of_tenants(done: list[Tenant]) -> str:
+        return "" if tenant or len(tenants) < 2 else f" ({len(done)} of {len(tenants)} tenants)"
+
+    def waiting(done: list[Tenant]) -> str:
+        names = [t.name for t in tenants if t not in done]
+        return f"Still to do for {', '.join(names)}. " if names and not tenant and len(tenants) > 1 else ""
+
     items = [
         ChecklistItem(
             "Service application registered in the Visma Developer Portal",
@@ -143,9 +156,10 @@ def onboarding_checklist(application: ServiceApplication, tenant: Tenant | None 
             "Publish the application as invite-only in the Developer Portal and copy the invitation code.",
         ),
         ChecklistItem(
-            "Customer approved the application in the Visma App Store",
-            token_ok,
-            "Send the invitation code to the customer's Integration Administrator; approval can take 10-15 minutes.",
+            "Customer approved the application in the Visma App Store" + of_tenants(approved),
+            all_of(approved),
+            waiting(approved)
+            + "Send the invitation code to the customer's Integration Administrator; approval can take 10-15 minutes.",
         ),
         ChecklistItem(
             "Tenant ID entered here",
@@ -153,9 +167,9 @@ def onboarding_checklist(application: ServiceApplication, tenant: Tenant | None 
             "Add the customer's tenant (company) ID, as shown after approval.",
         ),
         ChecklistItem(
-            "Connection verified",
-            bool(verified) and (tenant is None or tenant.last_check_ok is True),
-            "Use Test connection on the tenant.",
+            "Connection verified" + of_tenants(verified),
+            all_of(verified),
+            waiting(verified) + "Use Test connection on the tenant.",
         ),
     ]
     return items

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import permission_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -53,9 +54,13 @@ def _tenant_form(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         tenant = form.save()
         messages.success(request, f"Saved {tenant.name}. Use Test connection to prove it works.")
         return redirect("tenants:tenant-detail", pk=tenant.pk)
-    return render(
-        request, "tenants/form.html", {"form": form, "title": f"Tenant {tenant.name}" if tenant.pk else "New tenant"}
-    )
+    context = {
+        "form": form,
+        "title": f"Tenant {tenant.name}" if tenant.pk else "New tenant",
+        "detail_url": reverse("tenants:tenant-detail", args=[tenant.pk]) if tenant.pk else "",
+        "cancel_url": reverse("tenants:tenant-list"),
+    }
+    return render(request, "tenants/form.html", context)
 
 
 @require_POST
@@ -120,8 +125,13 @@ def _application_form(request: HttpRequest, application: ServiceApplication) -> 
         application = form.save()
         messages.success(request, f"Saved {application.name}.")
         return redirect("tenants:application-detail", pk=application.pk)
-    title = f"Application {application.name}" if application.pk else "New service application"
-    return render(request, "tenants/form.html", {"form": form, "title": title})
+    context = {
+        "form": form,
+        "title": f"Application {application.name}" if application.pk else "New service application",
+        "detail_url": reverse("tenants:application-detail", args=[application.pk]) if application.pk else "",
+        "cancel_url": reverse("tenants:tenant-list"),
+    }
+    return render(request, "tenants/form.html", context)
 
 
 def _toggle_active(obj):
