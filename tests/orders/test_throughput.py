@@ -212,3 +212,24 @@ def test_a_tenants_orders_in_flight_are_counted_from_an_index(tenant):
     queued(tenant, 3)
     explained = plan(services.in_flight(tenant.pk).values_list("pk", flat=True))
     assert "order_tenant_due" in explained, explained
+
+
+def test_many_held_back_orders_wait_in_one_timer_thread_each_once(settings, monkeypatch):
+    import threading
+    from datetime import timedelta
+
+    from orders import wakeups
+
+    settings.ORDER_WAKEUPS = True
+    woken: list[int] = []
+    done = threading.Event()
+    monkeypatch.setattr(wakeups, "_wake", lambda order_id: (woken.append(order_id), len(woken) == 3 and done.set()))
+    monkeypatch.setattr(wakeups, "_alarm", wakeups._Alarm())
+    soon = timezone.now() + timedelta(seconds=0.2)
+    for order_id in (1, 2, 3, 1, 2):
+        wakeups.enqueue_at(order_id, soon)
+    wakeups.enqueue_at(4, timezone.now() + timedelta(hours=1))  # the sweeper's business
+    assert done.wait(10)
+    assert sorted(woken) == [1, 2, 3]
+    assert sum(t.name == "order-wakeups" for t in threading.enumerate()) >= 1
+    assert 4 not in wakeups._alarm.waiting
