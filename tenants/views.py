@@ -10,6 +10,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import reachability, services, sync
+from .connection_state import failed_step
 from .forms import ApplicationForm, TenantForm
 from .models import ServiceApplication, Tenant
 
@@ -80,7 +81,10 @@ def tenant_check(request: HttpRequest, pk: int) -> HttpResponse:
         checklist = services.onboarding_checklist(tenant.application, tenant)
         context = {"report": report, "tenant": tenant, "checklist": checklist}
         return render(request, "tenants/partials/connection_report.html", context)
-    (messages.success if report.ok else messages.error)(request, f"Test connection: {report.summary}")
+    if report.ok:
+        messages.success(request, "Test connection: all steps passed.")
+    else:  # the reason is on the page (Last check or Token failures); the message says where it stopped
+        messages.error(request, f"Test connection failed at {failed_step(report.summary)}.")
     return redirect("tenants:tenant-detail", pk=tenant.pk)
 
 

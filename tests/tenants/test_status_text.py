@@ -163,3 +163,10 @@ def test_no_backticks_in_what_pages_say(admin_client_, tenant, unapproved):
 
 def test_the_admin_client_sees_the_portal_unbroken(client: Client):
     assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_test_connection_without_htmx_says_it_once(admin_client_, unapproved):
+    response = admin_client_.post(reverse("tenants:tenant-check", args=[unapproved.pk]), follow=True)
+    text = visible_text(response)
+    assert "Test connection failed at 1. Token from Visma Connect." in text
+    assert text.count(INVALID_TENANT_HINT) == 1
