@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 from django import forms
+from django.utils import formats
 from django.utils.text import capfirst
 
 from core.exact_json import plain
@@ -50,4 +51,6 @@ class AmountField(forms.DecimalField):
             raise forms.ValidationError(capfirst(f"{exc}."), code="invalid") from None
 
     def prepare_value(self, value):
-        return plain(value) if isinstance(value, Decimal) else super().prepare_value(value)
+        if isinstance(value, Decimal):  # shown with the user's decimal mark ("2,5" in Norwegian); both are read
+            return plain(value).replace(".", formats.get_format("DECIMAL_SEPARATOR"))
+        return super().prepare_value(value)

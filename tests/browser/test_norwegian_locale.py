@@ -47,6 +47,7 @@ def test_a_norwegian_clerk_sees_norwegian_amounts_and_dates_on_the_order_page_an
     page.goto(f"/orders/{order.pk}/edit/")
     total = page.locator("[data-order-total]")
     assert text(total) == "1 777,50 kr"  # computed in the browser from the lines as they stand
+    assert page.locator("#id_lines-0-quantity").input_value() == "2,5"
     page.locator("#id_lines-1-unit_price").fill("1655,5")
     assert text(total) == "2 778,00 kr"
     assert text(page.locator("tr[data-line]").nth(1).locator("[data-line-amount]")) == "1 655,50 kr"

@@ -202,6 +202,24 @@ def test_the_order_form_passes_locale_and_currency_to_its_live_totals(django_use
     order = priced_order(tenant, currency="DKK")
     page = client.get(reverse("orders:order-edit", args=[order.pk])).content.decode()
     assert 'data-locale="nb-NO"' in page and 'data-currency="DKK"' in page and 'data-default-currency="NOK"' in page
+    assert 'value="2,5"' in page  # the quantity with the user's decimal mark, as the order page shows it
+    data = {
+        "tenant": tenant.pk,
+        "customer": order.customer_id,
+        "date": "2026-11-30",
+        "order_type": "SO",
+        "status": "Open",
+        "action": "draft",
+        "lines-TOTAL_FORMS": 1,
+        "lines-INITIAL_FORMS": 0,
+        "lines-0-inventory_id": "STOCK-300",
+        "lines-0-quantity": "1,25",
+        "lines-0-unit_price": "0,0125",
+    }
+    response = client.post(reverse("orders:order-create"), data)
+    created = SalesOrder.objects.exclude(pk=order.pk).get()
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert [(line.quantity, line.unit_price) for line in created.lines.all()] == [(Decimal("1.25"), Decimal("0.0125"))]
 
 
 def test_the_import_preview_shows_each_order_s_currency(django_user_model, tenant):
