@@ -233,12 +233,13 @@ class Handler(BaseHTTPRequestHandler):
         return 429, {"Retry-After": str(retry_after)}, body
 
     def _rate_headers(self, remaining: int, reset: int) -> dict[str, str]:
-        return {
+        headers = {
             "X-RateLimit-Limit": str(self.state.rate_limit),
             "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Reset": str(int(time.time()) + reset if self.state.rate_reset_epoch else reset),
             "X-RateLimit-Policy": "4-fixed-window",
         }
+        return {name.lower(): value for name, value in headers.items()} if self.state.lowercase_headers else headers
 
     def _token(self):
         if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/x-www-form-urlencoded":
@@ -392,6 +393,9 @@ class SandboxServer:
         silent_page_cap: int | None = None,
         latency: float | dict[str, float] = 0.0,
         extra_tenants: tuple[str, ...] = (),
+        rate_reset_epoch: bool = False,
+        rate_penalty: float = 0.0,
+        lowercase_headers: bool = False,
         faults: list | None = None,
         state_file: str | None = None,
         tls: bool = False,
@@ -408,6 +412,9 @@ class SandboxServer:
             silent_page_cap=silent_page_cap,
             latency=latency,
             extra_tenants=tuple(extra_tenants),
+            rate_reset_epoch=rate_reset_epoch,
+            rate_penalty=rate_penalty,
+            lowercase_headers=lowercase_headers,
         )
         self.state_file, self.quiet = state_file, quiet
         if state_file and Path(state_file).exists():

@@ -122,6 +122,11 @@ class SandboxState:
     silent_page_cap: int | None = None  # Customers pages hold at most this many, with no 400 (see api.get_customers)
     latency: float | dict[str, float] = 0.0  # seconds before each API answer, or per "[METHOD ]/path" prefix
     extra_tenants: tuple[str, ...] = ()  # more approved tenants with read and write scopes, kept across resets
+    # Stricter than Visma documents, as older Visma APIs were: X-RateLimit-Reset as a Unix time, every request sent
+    # into a spent window pushes its end back this many seconds, and Visma's headers in lower case.
+    rate_reset_epoch: bool = False
+    rate_penalty: float = 0.0
+    lowercase_headers: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)
     after_reset: Callable[[], None] | None = None  # the server's resume(): a reset sandbox is also up again
 
@@ -297,6 +302,8 @@ class SandboxState:
             allowed = used < self.rate_limit
             if allowed:
                 used += 1
+            else:
+                started += self.rate_penalty
             self.windows[key] = (started, used)
             return allowed, max(0, self.rate_limit - used), max(1, int(started + self.rate_window - now))
 

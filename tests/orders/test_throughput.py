@@ -3,6 +3,7 @@ one order in queries. All over real HTTP to the sandbox."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -75,6 +76,35 @@ def test_background_work_stops_before_visma_says_429_and_leaves_the_reserve_to_s
     report = tenant_services.check_connection(tenant)  # staff's own calls may use the reserve
     assert all(step.state == "ok" for step in report.steps[:2]), report.summary
     assert 429 not in statuses(small_window)
+
+
+@pytest.fixture
+def strict_window(small_window):
+    """Older Visma rules: Reset as a Unix time, lower-case headers, and requests into a spent window punished."""
+    state = small_window.state
+    state.rate_reset_epoch, state.lowercase_headers, state.rate_penalty = True, True, 30
+    yield small_window
+    state.rate_reset_epoch, state.lowercase_headers, state.rate_penalty = False, False, 0.0
+
+
+def test_a_stricter_visma_is_never_met_with_a_429_either(strict_window, tenant, settings):
+    settings.VISMA_RATE_RESERVE = 0.1
+    orders = queued(tenant, 25)
+    for order in orders:
+        services.submit(order.pk)
+    answers = [r for r in strict_window.state.request_log() if r["path"].startswith("/api/")]
+    assert answers and 429 not in [r["status"] for r in answers]
+    submitted = SalesOrder.objects.filter(state=State.SUBMITTED).count()
+    assert 10 <= submitted <= 18
+    window = client_for(tenant).rate_budget.snapshot()
+    assert window is not None and window.limit == 20  # the lower-case headers and the Unix-time reset were read
+    assert 0 < window.resets_at - time.time() <= 61
+
+
+def client_for(tenant):
+    from tenants.visma import VismaClient
+
+    return VismaClient(tenant)
 
 
 def test_with_only_the_reserve_left_background_calls_wait_for_the_next_window(sandbox, tenant, settings):

@@ -49,6 +49,17 @@ class Command(BaseCommand):
             metavar="ID",
             help="Another tenant that approved reading and writing (repeatable).",
         )
+        parser.add_argument(
+            "--rate-reset-epoch", action="store_true", help="Send X-RateLimit-Reset as a Unix time, not seconds."
+        )
+        parser.add_argument(
+            "--rate-penalty",
+            type=float,
+            default=0.0,
+            metavar="SECONDS",
+            help="Each request sent into a spent window pushes the window's end back this much.",
+        )
+        parser.add_argument("--lowercase-headers", action="store_true", help="Rate-limit headers in lower case.")
         parser.add_argument("--tls", action="store_true", help="Serve HTTPS with a throwaway certificate authority.")
         parser.add_argument("--faults", help="Fault plan: inline JSON list or a path to a JSON file.")
         parser.add_argument("--state", help="Keep customers and orders in this JSON file across restarts.")
@@ -69,6 +80,9 @@ class Command(BaseCommand):
                 silent_page_cap=options["silent_page_cap"],
                 latency=self._latency(options["latency"]),
                 extra_tenants=tuple(options["extra_tenant"]),
+                rate_reset_epoch=options["rate_reset_epoch"],
+                rate_penalty=options["rate_penalty"],
+                lowercase_headers=options["lowercase_headers"],
                 faults=self._faults(options["faults"]),
                 state_file=options["state"],
                 tls=options["tls"],
