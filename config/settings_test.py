@@ -6,9 +6,14 @@ import os
 
 from cryptography.fernet import Fernet
 
+from .test_workers import redis_url_of_this_worker
+
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-the-suite-0123456789")
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
 os.environ.setdefault("VISMA_ALLOW_LOOPBACK", "True")  # the suite talks to the sandbox on loopback
+
+# Each pytest-xdist worker flushes its own Redis database (a cluster subprocess inherits the environment).
+os.environ.update(redis_url_of_this_worker(os.environ))
 
 from .settings import *  # noqa: F403
 from .settings import DATABASES, Q_CLUSTER

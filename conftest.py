@@ -1,0 +1,31 @@
+"""How the suite spreads over pytest-xdist workers: pyproject.toml asks for `-n auto --dist loadgroup`.
+
+A whole run (no arguments, or folders) uses WORKERS processes; naming test files or test ids runs them in this one
+process, as before. `-n N` (or PYTEST_XDIST_AUTO_NUM_WORKERS=N) picks a count; `-n 0` never starts workers.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Measured on the 2-core machine: most of a test's time is spent waiting (sandbox faults and timeouts, Chromium,
+# subprocesses starting), so one worker more than there are cores is fastest; more only adds start-up and memory.
+WORKERS = 3
+# Started first, so the longest tests overlap the many short ones instead of running alone at the end.
+LONG_RUNNING_MARKERS = ("cluster", "browser")
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
+    named = [Path(arg.split("::", 1)[0]) for arg in config.args]
+    if named and all(path.is_file() for path in named):
+        return 0
+    return WORKERS
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # a run in one process keeps the order of the files
+    items.sort(key=lambda item: not any(item.get_closest_marker(name) for name in LONG_RUNNING_MARKERS))
