@@ -72,7 +72,7 @@ def read_filters(params, tenants: list[Tenant]) -> Filters:
 
 def search(query: str) -> Q:
     """Orders whose reference, customer's order number or Visma number starts with `query`, or whose customer's
-    number starts with it or name contains it."""
+    number or name does: every part is read from an index."""
     condition = Q()
     for text in case_variants(query):
         condition |= prefix_q("reference", text) | prefix_q("customer_order", text)
@@ -80,8 +80,15 @@ def search(query: str) -> Q:
         order_type, number = match.groups()
         visma = prefix_q("visma_number", number)
         condition |= visma & Q(visma_type=order_type.upper()) if order_type else visma
-    customers = Customer.objects.filter(Q(name__icontains=query) | Q(number__startswith=query)).values("pk")
-    return condition | Q(customer__in=customers)
+    return condition | Q(customer__in=Customer.objects.filter(customer_prefix(query)).values("pk"))
+
+
+def customer_prefix(query: str) -> Q:
+    """Customers whose number or name starts with `query`, as typed, in upper case or capitalised."""
+    condition = Q()
+    for text in dict.fromkeys([*case_variants(query), query.capitalize(), query.title()]):
+        condition |= prefix_q("number", text) | prefix_q("name", text)
+    return condition
 
 
 def filtered(filters: Filters) -> QuerySet:

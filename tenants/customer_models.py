@@ -37,7 +37,8 @@ class Customer(models.Model):
         ordering = ["tenant", "number"]
         constraints = [models.UniqueConstraint(fields=["tenant", "number"], name="customer_unique_number_per_tenant")]
         # The customers list's sorts read these in order; sorting by name in the portal language's order uses the
-        # collation indexes made in migration 0007, which also adds PostgreSQL's prefix-search index on the number.
+        # collation indexes made in migration 0007; PostgreSQL's prefix-search indexes on the number and the name are
+        # made in migrations 0007 and 0010.
         indexes = [
             models.Index(fields=["tenant", "name"], name="customer_tenant_name"),
             models.Index(fields=["name"], name="customer_name"),
@@ -47,6 +48,7 @@ class Customer(models.Model):
             ),
             models.Index(fields=["status", "id"], name="customer_by_status"),
             models.Index(fields=["last_seen_at", "id"], name="customer_by_last_seen"),
+            models.Index(fields=["removed_at"], name="customer_removed"),
         ]
 
     def __str__(self) -> str:
