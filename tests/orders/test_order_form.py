@@ -190,6 +190,17 @@ def test_tenant_chooser_marks_each_tenant_with_why_it_cannot_take_orders(clerk_c
     assert f"?tenant={gone.pk}" not in page
 
 
+def test_tenant_chooser_takes_a_fixed_number_of_queries(clerk_client, application, django_assert_max_num_queries):
+    for index in range(12):
+        made = Tenant.objects.create(
+            application=application, tenant_id=f"00000000-0000-0000-0000-0000000001{index:02d}", name=f"T {index}"
+        )
+        Customer.objects.create(tenant=made, number="1", name="One", status="Active")
+    with django_assert_max_num_queries(8):
+        page = clerk_client.get(reverse("orders:order-create")).content.decode()
+    assert page.count("data-tenant-choice=") == 12
+
+
 def test_a_tenant_without_customers_says_why_and_offers_no_form(clerk_client, tenant):
     page = clerk_client.get(new_order_url(tenant)).content.decode()
     assert "data-tenant-blocked" in page and "No active customers are synced" in page
