@@ -111,6 +111,7 @@ def demo_env(tmp_path) -> dict[str, str]:
     }
 
 
+@pytest.mark.cluster  # run_demo starts a django-q2 cluster beside the web server and the sandbox
 def test_demo_runner_starts_everything_prints_a_login_and_stops_on_ctrl_c(tmp_path):
     web, sandbox = free_port(), free_port()
     env = demo_env(tmp_path)
