@@ -76,6 +76,7 @@ def test_first_day_from_registration_to_an_order_in_visma(page, django_user_mode
     page.get_by_label("Application").select_option(label=f"Sales order portal (sandbox) ({DEMO_CLIENT_ID})")
     page.get_by_label("Name", exact=True).fill("Nordlys Handel AS")
     page.get_by_label("Tenant ID").fill(TENANT_FULL)
+    page.get_by_label("Write scope approved").check()  # a new tenant starts read only
     page.get_by_role("button", name="Save").click()
     page.get_by_role("heading", name="Nordlys Handel AS").wait_for()
     tenant = Tenant.objects.get(tenant_id=TENANT_FULL)
@@ -184,7 +185,7 @@ def test_things_go_wrong_and_are_put_right(page, django_user_model, application,
     assert "InventoryId cannot be found" in second.locator("[data-visma-error]").inner_text()
     assert page.locator("tr[data-line]").nth(0).locator("[data-visma-error]").count() == 0
     screenshot(page, "journey2-03-error-on-line-2")
-    second.get_by_label("Item").fill("STOCK-200")
+    second.get_by_label("Item", exact=True).fill("STOCK-200")
     with page.expect_navigation():
         page.get_by_role("button", name="Save and submit").click()
     page.locator("[data-visma-number]").wait_for()

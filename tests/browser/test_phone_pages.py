@@ -121,6 +121,12 @@ def test_every_page_fits_a_phone_for_every_role(role, page, objects, viewer, ord
     if role == "clerk":
         page.goto(url_for("orders:order-detail", {"pk": "order"}, "", objects))
         screenshot(page, "phone-order-detail")
+        page.goto(url_for("orders:order-edit", {"pk": "order"}, "", objects))
+        page.wait_for_load_state("networkidle")
+        screenshot(page, "phone-order-form")
+    if role == "admin":
+        page.goto("/")
+        screenshot(page, "phone-dashboard")
     refused = "status of 403"  # the pages this role may not open answer 403, which the browser reports
     assert [error for error in page.console_errors if refused not in error] == [], page.console_errors
 
