@@ -22,6 +22,7 @@ def test_last_check_updates_with_the_badge(page, sandbox, tenant, integration_ad
     page.locator("#connection-report .step.ok").first.wait_for()
     page.wait_for_function("() => document.querySelector('#last-check').innerText.includes('all steps passed')")
     assert page.locator("#check-badge").inner_text() == "Connected"
+    assert "valid until" in page.locator("#last-token").inner_text()
     assert page.evaluate("() => window.notReloaded") is True
     assert page.get_by_text("Token failures").count() == 0
     assert page.console_errors == [], page.console_errors
