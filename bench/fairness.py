@@ -38,7 +38,7 @@ def main() -> list[tuple[str, str]]:
     waited_a = [run.waited[pk] for pk in a.order_ids if pk in run.waited]
     ideal_b = [i * post for i in range(1, B_ORDERS + 1)]
     ideal_total = (A_ORDERS + B_ORDERS) * post / WORKERS
-    concurrency = scenario.setting("ORDER_TENANT_CONCURRENCY", None)
+    concurrency = scenario.tenant_concurrency()
     name = f"fairness, A {A_ORDERS} orders, B {B_ORDERS} orders {B_AFTER:.0f} s later, {LATENCY * 1000:.0f} ms POSTs"
     rows = [
         (
@@ -58,7 +58,7 @@ def main() -> list[tuple[str, str]]:
             f"{run.elapsed:.1f} vs {ideal_total:.1f} s: throughput {ideal_total / run.elapsed:.2f}x of ideal "
             f"(goal >= 0.85x); A's wait median {statistics.median(waited_a) if waited_a else 0:.1f} s; submitted "
             f"{run.states['submitted']}, unfinished {run.unfinished}, failed {run.states['failed']}; a bare POST took "
-            f"{post * 1000:.0f} ms" + (f" (ORDER_TENANT_CONCURRENCY {concurrency})" if concurrency is not None else ""),
+            f"{post * 1000:.0f} ms" + concurrency,
         ),
     ]
     return rows

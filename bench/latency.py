@@ -28,7 +28,7 @@ def main() -> list[tuple[str, str]]:
                 f"{sequential:.1f} s ({sequential / (ORDERS * LATENCY):.2f}x the {ORDERS * LATENCY:.0f} s of latency)",
             )
         )
-        concurrency = scenario.setting("ORDER_TENANT_CONCURRENCY", None)
+        concurrency = scenario.tenant_concurrency()
         for workers in WORKERS:
             threaded = scenario.bare_posts(sandbox, make_orders(tenant, customers, ORDERS), threads=workers)
             scenario.fresh_start(sandbox)
@@ -42,8 +42,7 @@ def main() -> list[tuple[str, str]]:
                     f"{run.elapsed:.1f} / {ideal:.1f} / {threaded:.1f} s: portal reaches {ideal / run.elapsed:.2f}x "
                     f"of ideal, {threaded / run.elapsed:.2f}x of the bare threaded loop, "
                     f"{sequential / run.elapsed:.1f}x the sequential loop's speed; submitted {run.states['submitted']}"
-                    f", unfinished {run.unfinished}"
-                    + (f" (ORDER_TENANT_CONCURRENCY {concurrency})" if concurrency is not None else ""),
+                    f", unfinished {run.unfinished}" + concurrency,
                 )
             )
     return rows

@@ -160,3 +160,13 @@ def setting(name: str, default):
     from django.conf import settings
 
     return getattr(settings, name, default)
+
+
+def tenant_concurrency() -> str:
+    """For the report: the clusters' ORDER_TENANT_CONCURRENCY, where the portal has that setting (its default
+    depends on each cluster's Q_WORKERS, so only an explicit value is named)."""
+    import os
+
+    if setting("ORDER_TENANT_CONCURRENCY", None) is None:
+        return ""
+    return f" (ORDER_TENANT_CONCURRENCY {os.environ.get('ORDER_TENANT_CONCURRENCY', 'default')})"
