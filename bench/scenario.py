@@ -8,6 +8,7 @@ sends it, through the cluster's own schedule, as in production.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -165,8 +166,6 @@ def setting(name: str, default):
 def tenant_concurrency() -> str:
     """For the report: the clusters' ORDER_TENANT_CONCURRENCY, where the portal has that setting (its default
     depends on each cluster's Q_WORKERS, so only an explicit value is named)."""
-    import os
-
     if setting("ORDER_TENANT_CONCURRENCY", None) is None:
         return ""
     return f" (ORDER_TENANT_CONCURRENCY {os.environ.get('ORDER_TENANT_CONCURRENCY', 'default')})"
