@@ -29,10 +29,16 @@
     return input.getAttribute("aria-expanded") === "true";
   }
 
+  // Under the input, or above it when there is more room there (a line near the bottom of the screen).
   function place(input) {
     const list = listbox(input);
     const box = input.getBoundingClientRect();
-    list.style.top = box.bottom + "px";
+    const below = window.innerHeight - box.bottom - 8;
+    const above = box.top - 8;
+    const up = below < 160 && above > below;
+    list.style.maxHeight = Math.max(Math.min(256, up ? above : below), 96) + "px";
+    list.style.top = up ? "" : box.bottom + "px";
+    list.style.bottom = up ? window.innerHeight - box.top + "px" : "";
     list.style.left = box.left + "px";
     list.style.minWidth = box.width + "px";
   }

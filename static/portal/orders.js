@@ -113,8 +113,9 @@
   });
 
   // Fields with data-maxlength (instead of maxlength, which cuts pasted text silently) count characters near the
-  // limit and say how many are too many.
+  // limit and say how many are too many. Very short fields (an order type) only speak up when over the limit.
   const NEAR_LIMIT = 0.8;
+  const COUNT_FROM = 10;
 
   function count(field) {
     const limit = Number(field.dataset.maxlength);
@@ -122,7 +123,7 @@
     const id = field.id + "-count";
     let counter = document.getElementById(id);
     const length = field.value.length;
-    if (length < limit * NEAR_LIMIT) {
+    if (length <= limit && (length < limit * NEAR_LIMIT || limit < COUNT_FROM)) {
       if (counter) counter.hidden = true;
       return;
     }
