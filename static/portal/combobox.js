@@ -43,12 +43,27 @@
     list.style.minWidth = box.width + "px";
   }
 
+  // One polite status line for screen readers: how many matches the open list holds.
+  function announce(text) {
+    let status = document.getElementById("combobox-status");
+    if (!status) {
+      status = document.createElement("div");
+      status.id = "combobox-status";
+      status.className = "visually-hidden";
+      status.setAttribute("role", "status");
+      document.body.append(status);
+    }
+    status.textContent = text;
+  }
+
   function open(input) {
     const list = listbox(input);
     if (!list || !list.children.length) return close(input);
     place(input);
     list.hidden = false;
     input.setAttribute("aria-expanded", "true");
+    const count = options(input).length;
+    announce(count ? count + (count === 1 ? " match" : " matches") + ", arrow keys to choose" : "No matches");
   }
 
   function close(input) {

@@ -44,6 +44,7 @@ def test_customer_combobox_filters_moves_with_arrows_and_enter_picks_without_sub
     listbox.get_by_role("option", name="10003 Kunde 3").wait_for()
     assert picker.get_attribute("aria-expanded") == "true"
     assert listbox.get_by_role("option").count() == 4
+    assert page.locator("#combobox-status").inner_text() == "4 matches, arrow keys to choose"
 
     picker.press("ArrowDown")
     picker.press("ArrowDown")
