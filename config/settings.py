@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from core import format_locales
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.FileAwareEnv()
@@ -328,12 +330,17 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 # --- I18N, static -------------------------------------------------------------------------------------------------
-# Numbers and dates follow the language (Django's formats plus config/formats); each user may pick another language
-# and time zone on their settings page (core.locale). The portal's own text is English in both.
-LANGUAGES = [("en-gb", "English"), ("nb", "Norsk bokmål")]
-LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-gb").lower()
-if LANGUAGE_CODE not in dict(LANGUAGES):
-    raise ImproperlyConfigured(f"LANGUAGE_CODE must be one of {', '.join(dict(LANGUAGES))}.")
+# The environment's LANGUAGE_CODE chooses how numbers and dates are written ("en-gb" or "nb"); each user may choose
+# other formats and a time zone on their settings page (core.locale). The portal's text is English in every choice:
+# each activates an English Django language with the chosen formats (core.format_locales, config/formats).
+site_formats = format_locales.named(env.str("LANGUAGE_CODE", default="en-gb"))
+if site_formats is None:
+    raise ImproperlyConfigured(
+        f"LANGUAGE_CODE must be one of {', '.join(dict(format_locales.CHOICES))} "
+        "(formats for numbers and dates; the portal's text is English)."
+    )
+LANGUAGES = [(locale.language, f"English ({locale.label} formats)") for locale in format_locales.FORMAT_LOCALES]
+LANGUAGE_CODE = site_formats.language
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Oslo")
 USE_I18N = True
 USE_TZ = True

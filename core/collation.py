@@ -1,9 +1,9 @@
-"""Names sorted the way the portal's language sorts them (Norwegian: … X Y Z Æ Ø Å), by the database.
+"""Names sorted the way the user's formats sort them (Norwegian: … X Y Z Æ Ø Å), by the database.
 
 PostgreSQL sorts with an ICU collation when the server has it (`nb-NO-x-icu`, `en-x-icu`); SQLite with a collation
 the portal registers on every connection (`portal_nb`, `portal_en`). Where neither is available the names sort as the
-database sorts text, which is still a stable order. The language is the active one (a user's own choice when it is
-set), else the site's LANGUAGE_CODE.
+database sorts text, which is still a stable order. The formats are the active ones (a user's own choice when it is
+set), else the site's LANGUAGE_CODE (core.format_locales).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import functools
 import unicodedata
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import F
 from django.db.models.functions import Collate
-from django.utils import translation
+
+from . import format_locales
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Collation:
 
 NORWEGIAN = Collation(postgresql="nb-NO-x-icu", sqlite="portal_nb")
 ENGLISH = Collation(postgresql="en-x-icu", sqlite="portal_en")
-BY_LANGUAGE = {"nb": NORWEGIAN, "nn": NORWEGIAN, "no": NORWEGIAN, "en": ENGLISH}
+BY_FORMATS = {format_locales.NORWEGIAN: NORWEGIAN, format_locales.ENGLISH: ENGLISH}
 
 # Norwegian letters after Z, and the letters Norwegian dictionaries file with them (ä with æ, ö with ø, ü with y).
 _NORWEGIAN_LETTERS = {"æ": "{", "ä": "{", "ø": "|", "ö": "|", "å": "}", "ü": "y"}
@@ -75,8 +75,8 @@ def register_sqlite_collations(sender, connection, **kwargs) -> None:
 
 
 def for_language(language: str | None = None) -> Collation:
-    language = (language or translation.get_language() or settings.LANGUAGE_CODE).lower()
-    return BY_LANGUAGE.get(language.split("-")[0].split("_")[0], ENGLISH)
+    """The collation of a language's formats ("en-no", "nb", "nb-NO": Norwegian), the active one's by default."""
+    return BY_FORMATS[format_locales.active(language)]
 
 
 def postgresql_collations() -> set[str]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from . import format_locales
 from .models import Profile, time_zone_names
 
 
@@ -15,17 +16,14 @@ class ProfileForm(forms.ModelForm):
         labels = {"language": "Numbers and dates", "time_zone": "Time zone"}
         help_texts = {
             "language": "How amounts and dates are written, e.g. 1 777,50 kr and 30.11.2026 (Norwegian) or "
-            "NOK 1,777.50 and 30/11/2026 (English). The admin and Django's standard messages follow it too.",
+            "NOK 1,777.50 and 30/11/2026 (English), here and in the admin. The portal's text stays English.",
             "time_zone": "Times on every page are shown in this time zone.",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        languages = dict(settings.LANGUAGES)
-        self.fields["language"].choices = [
-            ("", f"Site default ({languages.get(settings.LANGUAGE_CODE, settings.LANGUAGE_CODE)})"),
-            *settings.LANGUAGES,
-        ]
+        site_default = format_locales.of_language(settings.LANGUAGE_CODE)
+        self.fields["language"].choices = [("", f"Site default ({site_default.label})"), *format_locales.CHOICES]
         self.fields["time_zone"] = forms.ChoiceField(
             label=self.Meta.labels["time_zone"],
             help_text=self.Meta.help_texts["time_zone"],

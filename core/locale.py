@@ -1,8 +1,9 @@
-"""Each user's language (for numbers and dates) and time zone, active for their whole request.
+"""Each user's formats for numbers and dates and their time zone, active for their whole request.
 
-The choice is kept in the session: read from the profile once at login (or on the first request of an older
-session) and refreshed when the user saves their settings, so pages cost no extra query. Anonymous pages and users
-who never chose get the site defaults, LANGUAGE_CODE and TIME_ZONE.
+The formats are activated as an English Django language (core.format_locales), so the page's text, Django's own
+included, stays English. The choice is kept in the session: read from the profile once at login (or on the first
+request of an older session) and refreshed when the user saves their settings, so pages cost no extra query.
+Anonymous pages and users who never chose get the site defaults, LANGUAGE_CODE and TIME_ZONE.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import zoneinfo
 from django.conf import settings
 from django.utils import timezone, translation
 
+from . import format_locales
 from .models import Profile
 
 SESSION_KEY = "portal:locale"
@@ -36,8 +38,9 @@ def remember_at_login(sender, request, user, **kwargs) -> None:
 
 
 def language_of(choice: dict[str, str]) -> str:
-    language = choice.get("language") or ""
-    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    """The Django language to activate for the user's choice of formats: "en-no" for "nb"."""
+    chosen = format_locales.named(choice.get("language"))
+    return (chosen or format_locales.of_language(settings.LANGUAGE_CODE)).language
 
 
 def time_zone_of(choice: dict[str, str]) -> zoneinfo.ZoneInfo:
@@ -48,7 +51,7 @@ def time_zone_of(choice: dict[str, str]) -> zoneinfo.ZoneInfo:
 
 
 def user_locale(get_response):
-    """Activate the signed-in user's language and time zone for this request; the site defaults for anyone else."""
+    """Activate the signed-in user's formats and time zone for this request; the site defaults for anyone else."""
 
     def middleware(request):
         choice: dict[str, str] = {}

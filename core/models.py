@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .format_locales import CHOICES as FORMAT_CHOICES
+
 
 @cache
 def time_zone_names() -> tuple[str, ...]:
@@ -19,13 +21,13 @@ def validate_time_zone(value: str) -> None:
 
 
 class Profile(models.Model):
-    """A user's own settings: the language numbers and dates are written in, and the time zone times are shown in.
+    """A user's own settings: how numbers and dates are written (the portal's text is English), and the time zone.
 
     Blank means the site default (LANGUAGE_CODE, TIME_ZONE), so changing the default reaches everyone who never chose.
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_profile")
-    language = models.CharField("language for numbers and dates", max_length=10, blank=True, choices=settings.LANGUAGES)
+    language = models.CharField("language for numbers and dates", max_length=10, blank=True, choices=FORMAT_CHOICES)
     time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,4 +1,4 @@
-"""Amounts with their currency, written the way the active language writes them (Django's number formats).
+"""Amounts with their currency, written the way the active formats write them (Django's number formats).
 
 The order form's live totals use the browser's Intl.NumberFormat with the same locale and currency
 (static/portal/orders.js), and these rules give the same text: Norwegian "1 777,50 kr" (other currencies by their
@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.conf import settings
-from django.utils import formats, translation
+from django.utils import formats
+
+from . import format_locales
+from .format_locales import NORWEGIAN
 
 DEFAULT_CURRENCY = "NOK"
 AMOUNT_PLACES = 2
 PRICE_PLACES = 4  # Visma's unit prices have up to four decimals
-# Currencies the language writes with a symbol after the number; any other is written with its ISO code.
-SYMBOLS_AFTER = {"nb": {"NOK": "kr"}}
-MINUS = {"nb": "\u2212"}  # Intl writes a true minus sign for Norwegian
+# Currencies the formats write with a symbol after the number; any other is written with its ISO code.
+SYMBOLS_AFTER = {NORWEGIAN: {"NOK": "kr"}}
+MINUS = {NORWEGIAN: "\u2212"}  # Intl writes a true minus sign for Norwegian
 
 
 def currency_of(customer=None, tenant=None) -> str:
@@ -29,9 +31,8 @@ def currency_of(customer=None, tenant=None) -> str:
 
 
 def intl_locale(language: str | None = None) -> str:
-    """The BCP 47 tag Intl.NumberFormat gets for a Django language code: "nb-NO", "en-GB"."""
-    code = translation.to_locale(language or translation.get_language() or settings.LANGUAGE_CODE)
-    return {"nb": "nb-NO"}.get(code, code.replace("_", "-"))
+    """The BCP 47 tag Intl.NumberFormat gets for the active formats (or a language's): "nb-NO", "en-GB"."""
+    return format_locales.active(language).intl
 
 
 def format_money(amount, currency: str, *, places: int | None = AMOUNT_PLACES) -> str:
@@ -47,9 +48,9 @@ def format_money(amount, currency: str, *, places: int | None = AMOUNT_PLACES) -
         places = min(max(AMOUNT_PLACES, -exponent if isinstance(exponent, int) else 0), PRICE_PLACES)
     value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     number = formats.number_format(abs(value), places, use_l10n=True, force_grouping=True)
-    language = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    locale = format_locales.active()
     code = (currency or DEFAULT_CURRENCY).strip().upper()
-    sign = MINUS.get(language, "-") if value < 0 else ""
-    if language in SYMBOLS_AFTER:
-        return f"{sign}{number}\xa0{SYMBOLS_AFTER[language].get(code, code)}"
+    sign = MINUS.get(locale, "-") if value < 0 else ""
+    if locale in SYMBOLS_AFTER:
+        return f"{sign}{number}\xa0{SYMBOLS_AFTER[locale].get(code, code)}"
     return f"{sign}{code}\xa0{number}"

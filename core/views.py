@@ -82,7 +82,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def user_settings(request: HttpRequest) -> HttpResponse:
-    """Each user's own language for numbers and dates and time zone; nobody can open another user's."""
+    """Each user's own formats for numbers and dates and time zone; nobody can open another user's."""
     profile = Profile.objects.filter(user=request.user).first() or Profile(user=request.user)
     form = ProfileForm(request.POST if request.method == "POST" else None, instance=profile)
     if request.method == "POST" and form.is_valid():

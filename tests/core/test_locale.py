@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,13 +16,16 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
+from core import collation, format_locales
+from core.format_locales import NORWEGIAN
 from core.models import Profile
-from core.money import format_money
+from core.money import format_money, intl_locale
 from core.templatetags.portal_format import quantity, unit_price
+from core.templatetags.status_text import ago, lasting
 from orders.models import SalesOrder, SalesOrderLine
-from tenants.models import Customer
+from tenants.models import Customer, CustomerSync
 from tests.conftest import logged_in, make_user
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +68,7 @@ def english_viewer(django_user_model) -> Client:
 
 # --- the rules ------------------------------------------------------------------------------------------------------
 def test_amounts_are_written_the_norwegian_way():
-    with translation.override("nb"):
+    with translation.override(NORWEGIAN.language):
         assert format_money(Decimal("1777.5"), "NOK") == f"1{NBSP}777,50{NBSP}kr"
         assert format_money(Decimal("1777.5"), "EUR") == f"1{NBSP}777,50{NBSP}EUR"
         assert format_money(Decimal("-12.345"), "NOK") == f"\u221212,35{NBSP}kr"  # half up; a true minus, like Intl
@@ -301,7 +304,7 @@ def test_a_norwegian_superuser_opens_every_page_and_admin_list(django_user_model
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-        assert response["Content-Language"] == "nb", url
+        assert response["Content-Language"] == "en-no", url  # English text, written as in Norway
 
 
 def test_the_default_currency_shows_on_the_tenant_page_and_is_editable_in_the_admin(admin_client_, superuser, tenant):
@@ -328,15 +331,16 @@ def test_currencies_cost_no_query_per_row(norwegian_viewer, tenant):
     assert [queries(url) for url in pages] == before
 
 
-@pytest.mark.parametrize(("value", "ok"), [("nb", True), ("EN-GB", True), ("de", False)])
-def test_the_site_language_comes_from_the_environment(value, ok):
+@pytest.mark.parametrize(("value", "language"), [("nb", "en-no"), ("EN-GB", "en-gb"), ("de", None)])
+def test_the_site_formats_come_from_the_environment(value, language):
+    """LANGUAGE_CODE=nb chooses Norwegian formats, which Django runs as English text ("en-no")."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "ENV_FILE": "", "LANGUAGE_CODE": value}
     env["SECRET_KEY"] = "a-key-for-this-check-only-0123456789-0123456789"
     script = "import django; django.setup(); from django.conf import settings; print(settings.LANGUAGE_CODE)"
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True)
-    if ok:
-        assert result.stdout.strip() == value.lower()
+    if language:
+        assert result.stdout.strip() == language, result.stderr
     else:
         assert result.returncode != 0 and "LANGUAGE_CODE must be one of en-gb, nb" in result.stderr
 
@@ -347,3 +351,91 @@ def test_audit_entries_use_the_user_s_date_style(norwegian_viewer, tenant):
     page = norwegian_viewer.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
     audit = page[page.index('id="audit-trail-title"') :]
     assert "30.11.2026 00:30:07" in audit and "2026-11-29" not in audit
+
+
+# --- Norwegian formats, English text ------------------------------------------------------------------------------
+def test_each_choice_maps_to_an_english_language_its_browser_locale_and_its_collation():
+    assert [(f.code, f.language, f.intl) for f in format_locales.FORMAT_LOCALES] == [
+        ("en-gb", "en-gb", "en-GB"),
+        ("nb", "en-no", "nb-NO"),
+    ]
+    for language in ("nb", "en-no", "EN-NO", "nb-NO", "nb_NO"):
+        assert format_locales.of_language(language) == NORWEGIAN, language
+        assert collation.for_language(language) == collation.NORWEGIAN, language
+        assert intl_locale(language) == "nb-NO", language
+    assert format_locales.of_language("en-us") == format_locales.ENGLISH
+    assert format_locales.named("NB") == NORWEGIAN and format_locales.named("en-no") is None
+    with translation.override(NORWEGIAN.language):
+        assert format_money(Decimal("-1777.5"), "NOK") == f"\u22121{NBSP}777,50{NBSP}kr"
+        assert intl_locale() == "nb-NO" and collation.for_language() == collation.NORWEGIAN
+        assert translation.gettext("This field is required.") == "This field is required."
+
+
+def test_time_phrases_stay_english_with_norwegian_formats():
+    now = timezone.now()
+    with translation.override(NORWEGIAN.language):
+        assert ago(now - timedelta(minutes=4, seconds=5)).replace(NBSP, " ") == "4 minutes ago"
+        assert ago(now) == "just now"
+        assert lasting(now - timedelta(minutes=4, seconds=5)).replace(NBSP, " ") == "for 4 minutes"
+
+
+def test_a_norwegian_format_user_reads_english_form_errors(django_user_model, tenant):
+    client = user_with(django_user_model, "oda", "Order clerk", language="nb")
+    customer = Customer.objects.create(tenant=tenant, number="10000", name="Kunde", status="Active")
+    data = {
+        "tenant": tenant.pk,
+        "customer": customer.pk,
+        "date": "2026-13-45",
+        "order_type": "SO",
+        "status": "Open",
+        "action": "draft",
+        "lines-TOTAL_FORMS": 1,
+        "lines-INITIAL_FORMS": 0,
+        "lines-0-inventory_id": "",
+        "lines-0-quantity": "1,25",
+    }
+    response = client.post(reverse("orders:order-create"), data)
+    page = response.content.decode()
+    assert response.status_code == 200 and not SalesOrder.objects.exists()
+    assert "This field is required." in page and "Enter a valid date." in page
+    assert "påkrevd" not in page and "gyldig" not in page
+    assert 'value="1,25"' in page  # what was typed comes back as typed
+    assert response["Content-Language"] == "en-no"
+
+
+def test_a_norwegian_format_user_sees_norwegian_numbers_in_english_sentences(norwegian_viewer, tenant):
+    order = priced_order(tenant)
+    page = norwegian_viewer.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
+    assert f"1{NBSP}777,50{NBSP}kr" in page and "30.11.2026" in page
+    assert '<html lang="en"' in page
+    CustomerSync.objects.create(
+        tenant=tenant,
+        trigger=CustomerSync.Trigger.MANUAL,
+        outcome="succeeded",
+        fetched=1777,
+        started_at=timezone.now() - timedelta(minutes=4, seconds=10),
+        finished_at=timezone.now() - timedelta(minutes=4, seconds=5),
+    )
+    for url in (reverse("tenants:sync-status", args=[tenant.pk]), reverse("tenants:tenant-detail", args=[tenant.pk])):
+        page = norwegian_viewer.get(url).content.decode().replace(NBSP, " ")
+        assert "4 minutes ago: 1 777 fetched" in page, url
+        assert "minutter" not in page and "siden" not in page, url
+    dashboard = norwegian_viewer.get(reverse("dashboard")).content.decode().replace(NBSP, " ")
+    assert "OK, 4 minutes ago" in dashboard and "minutter" not in dashboard
+
+
+def test_the_admin_is_english_with_norwegian_formats(django_user_model, tenant):
+    user = django_user_model.objects.create_superuser(username="solveig", password="x-long-enough-password")
+    Profile.objects.create(user=user, language="nb")
+    client = logged_in(user)
+    priced_order(tenant)
+    index = client.get(reverse("admin:index"))
+    page = index.content.decode()
+    assert index["Content-Language"] == "en-no" and '<html lang="en-no"' in page
+    assert "Recent actions" in page and "Log out" in page
+    assert "Nylige handlinger" not in page and "Logg ut" not in page
+    changelist = client.get(reverse("admin:orders_salesorder_changelist")).content.decode()
+    assert "30.11.2026" in changelist and "Select sales order to change" in changelist
+    catalog = client.get(reverse("admin:jsi18n")).content.decode()
+    assert "I dag" not in catalog and "Midnatt" not in catalog  # the calendar's words stay English
+    assert '"DATE_INPUT_FORMATS": [' in catalog and '"%d.%m.%Y"' in catalog
