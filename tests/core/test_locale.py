@@ -109,7 +109,7 @@ def test_a_user_without_a_choice_gets_the_site_default(viewer_client, tenant, se
     order = priced_order(tenant)
     url = reverse("orders:order-detail", args=[order.pk])
     assert f"NOK{NBSP}1,777.50" in viewer_client.get(url).content.decode()
-    settings.LANGUAGE_CODE = "nb"
+    settings.LANGUAGE_CODE = NORWEGIAN.language  # what LANGUAGE_CODE=nb in the environment sets
     settings.TIME_ZONE = "UTC"
     page = viewer_client.get(url).content.decode()
     assert f"1{NBSP}777,50{NBSP}kr" in page and "30.11.2026 00:00" in page
@@ -331,16 +331,25 @@ def test_currencies_cost_no_query_per_row(norwegian_viewer, tenant):
     assert [queries(url) for url in pages] == before
 
 
-@pytest.mark.parametrize(("value", "language"), [("nb", "en-no"), ("EN-GB", "en-gb"), ("de", None)])
-def test_the_site_formats_come_from_the_environment(value, language):
-    """LANGUAGE_CODE=nb chooses Norwegian formats, which Django runs as English text ("en-no")."""
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("nb", "en-no|1 777,50|This field is required."), ("EN-GB", "en-gb|1,777.50|This field is required."), ("de", "")],
+)
+def test_the_site_formats_come_from_the_environment(value, expected):
+    """LANGUAGE_CODE=nb chooses Norwegian formats, which Django runs as English text ("en-no"), also outside a request
+    (workers, commands)."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "ENV_FILE": "", "LANGUAGE_CODE": value}
     env["SECRET_KEY"] = "a-key-for-this-check-only-0123456789-0123456789"
-    script = "import django; django.setup(); from django.conf import settings; print(settings.LANGUAGE_CODE)"
+    script = (
+        "import django; django.setup(); from django.conf import settings;"
+        "from django.utils import formats, translation;"
+        "print(settings.LANGUAGE_CODE, formats.number_format(1777.5, 2, force_grouping=True).replace('\\xa0', ' '),"
+        " translation.gettext('This field is required.'), sep='|')"
+    )
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True)
-    if language:
-        assert result.stdout.strip() == language, result.stderr
+    if expected:
+        assert result.stdout.strip() == expected, result.stderr
     else:
         assert result.returncode != 0 and "LANGUAGE_CODE must be one of en-gb, nb" in result.stderr
 
