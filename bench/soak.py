@@ -9,10 +9,11 @@ waiting for its one-minute schedule. It then reports what Visma (the sandbox) re
 `customerRefNo`, orders left unfinished, orders submitted here but absent from Visma (or there under another number),
 POSTs sent again sooner than ORDER_RESEND_AFTER_SECONDS after a lost answer, and failed orders must all be 0 (an
 order may only fail by using up its attempts on POSTs that were all answered 500 or 503, about once in 70 runs).
-Throughput is compared with a bare loop of the same POSTs in the same run. SQLite (WAL) with the ORM broker;
-loopback only.
+Throughput is compared with a bare loop of the same POSTs in the same run. The portal's database and broker (SQLite
+(WAL) with the ORM broker unless DATABASE_URL / REDIS_URL say otherwise, see bench/setup.py); loopback only.
 
-Also the engine of `bench/orders.py` (the same run with no faults and no kills).
+Also the engine of `bench/orders.py` (the same run with no faults and no kills) and of `bench/scaleout.py` (two
+clusters as separate hosts on PostgreSQL + Redis).
 """
 
 from __future__ import annotations
