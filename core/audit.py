@@ -6,6 +6,7 @@ hash is recorded as "secret changed" through `secret_changed`, so no value of ei
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -89,7 +90,7 @@ def audit_rows(obj: Model, limit: int = 25) -> list[AuditRow]:
             timestamp=entry.timestamp,
             actor=entry.actor.get_username() if entry.actor else (entry.actor_email or "system"),
             action=entry.get_action_display(),
-            subject=entry.object_repr if entry.content_type_id != parent_type else "",
+            subject=_without_padding_zeros(entry.object_repr) if entry.content_type_id != parent_type else "",
             changes=changes_of(entry),
         )
         if row.subject and rows and _same_burst(rows[-1], row):
@@ -101,7 +102,7 @@ def audit_rows(obj: Model, limit: int = 25) -> list[AuditRow]:
             break
         rows.append(row)
     for row in rows:
-        row.children.sort(key=lambda child: child.subject)
+        row.children.sort(key=_position)  # by line number; a line's own entries stay newest first
         if row.children:
             row.action = _children_action(row.children)
     return rows
@@ -172,6 +173,19 @@ def _readable(model_field, raw: str, display: str) -> str:
     return display
 
 
+_PADDED_NUMBER = re.compile(r"\b(\d+)\.(\d*?)0+\b")
+
+
+def _without_padding_zeros(text: str) -> str:
+    """A line as it was saved ("1. STOCK-100 x 2.0000") reads "1. STOCK-100 x 2"."""
+    return _PADDED_NUMBER.sub(lambda m: m[1] + (f".{m[2]}" if m[2] else ""), text)
+
+
+def _position(child: AuditRow) -> int:
+    number = re.match(r"\d+", child.subject)
+    return int(number[0]) if number else 0
+
+
 def _same_burst(previous: AuditRow, row: AuditRow) -> bool:
     """Entries of the same kind of child, by the same person, within a few seconds: one save of the order form."""
     last = previous.children[-1] if previous.children else None
@@ -190,7 +204,8 @@ def _children_action(children: list[AuditRow]) -> str:
     for child in children:
         counts[child.action] = counts.get(child.action, 0) + 1
     words = {"create": "added", "update": "changed", "delete": "removed"}
-    parts = [f"{n} line{pluralize(n)} {words.get(action.lower(), action.lower())}" for action, n in counts.items()]
+    ordered = sorted(counts.items(), key=lambda item: list(words).index(item[0]) if item[0] in words else len(words))
+    parts = [f"{n} line{pluralize(n)} {words.get(action.lower(), action.lower())}" for action, n in ordered]
     return capfirst(", ".join(parts))
 
 

@@ -54,6 +54,7 @@ def test_quantities_and_prices_have_no_padding_zeros(order):
     assert ("Quantity", "2.5", "3") in values
     assert ("Unit price", "", "449") in values
     assert not any("0000" in change.old + change.new for change in line_changes)
+    assert [child.subject for row in rows for child in row.children] == ["1. STOCK-100 x 3", "1. STOCK-100 x 2.5"]
     assert "Order" not in {change.field for change in line_changes}  # the order it belongs to goes without saying
 
 

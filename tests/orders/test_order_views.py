@@ -375,7 +375,7 @@ def test_editing_lines_updates_them_in_place_so_the_audit_trail_shows_real_chang
         (lines[2][0], 3, "STOCK-900", Decimal(2)),
     ]
     rows = audit_rows(order)
-    assert (rows[0].action, len(rows[0].children)) == ("1 line removed, 1 line changed, 1 line added", 3)
+    assert (rows[0].action, len(rows[0].children)) == ("1 line added, 1 line changed, 1 line removed", 3)
     actions = [child.action for row in rows for child in row.children]  # the lines saved together: one entry
     assert "delete" in actions and "create" in actions and "update" in actions
     assert actions.count("delete") == 1
