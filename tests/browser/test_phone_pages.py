@@ -139,3 +139,14 @@ def test_the_admin_fits_a_phone(page, objects, superuser):
     urls.append("/admin/tenants/tenant/add/")
     problems = [problem for url in urls for problem in _visit(page, url, "superuser")]
     assert problems == [], "\n".join(problems)
+
+
+def test_a_phone_shows_the_columns_that_matter(page, objects, integration_admin):
+    page.set_viewport_size(PHONE)
+    log_in(page, integration_admin.username, PASSWORD)
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    page.goto("/tenants/")
+    tenant_id = page.locator("td", has_text=str(objects["tenant"].tenant_id))
+    assert not tenant_id.is_visible()  # the UUID is on the tenant's page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert tenant_id.is_visible()
