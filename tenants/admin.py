@@ -88,6 +88,10 @@ class TenantAdmin(SafeAdminMixin, AuditlogHistoryAdminMixin, admin.ModelAdmin):
     show_auditlog_history_link = True
     actions = [test_connection]
 
+    def get_changeform_initial_data(self, request) -> dict:
+        # As in the portal's form: a new tenant only reads until someone ticks the write scope the customer approved.
+        return {"can_write": False, **super().get_changeform_initial_data(request)}
+
     def has_check_connection_permission(self, request) -> bool:
         return request.user.has_perm("tenants.check_connection")
 

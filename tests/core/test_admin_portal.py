@@ -61,3 +61,8 @@ def test_an_order_is_found_by_its_visma_number_as_shown(admin_site, tenant):
     assert list(found) == [order]
     assert other not in admin_site.get(url, {"q": "000042"}).context["cl"].result_list
     assert admin_site.get(url, {"q": "Kunde 10001"}).context["cl"].result_count == 1
+
+
+def test_a_tenant_added_in_the_admin_starts_read_only(admin_site):
+    form = admin_site.get(reverse("admin:tenants_tenant_add")).context["adminform"].form
+    assert form["can_read"].value() is True and form["can_write"].value() is False
