@@ -15,7 +15,7 @@ class Customer(models.Model):
     """
 
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="customers")
-    number = models.CharField("customer number", max_length=30, help_text="Visma's customer `id`.")
+    number = models.CharField("customer number", max_length=30, help_text="The customer's number in Visma (its id).")
     internal_id = models.IntegerField(null=True, blank=True)
     name = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=30, blank=True, db_index=True)
