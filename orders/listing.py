@@ -79,7 +79,9 @@ def search(query: str) -> Q:
     if match := VISMA_NUMBER.match(query.replace("\u00a0", " ")):
         order_type, number = match.groups()
         visma = prefix_q("visma_number", number)
-        condition |= visma & Q(visma_type=order_type.upper()) if order_type else visma
+        if order_type:  # "SO 000123" is a Visma number as shown, never a customer's
+            return condition | (visma & Q(visma_type=order_type.upper()))
+        condition |= visma
     return condition | Q(customer__in=Customer.objects.filter(customer_prefix(query)).values("pk"))
 
 
