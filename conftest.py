@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 # Measured on the 2-core machine: most of a test's time is spent waiting (sandbox faults and timeouts, Chromium,
 # subprocesses starting), so one worker more than there are cores is fastest; more only adds start-up and memory.
 WORKERS = 3
-# Started first, so the longest tests overlap the many short ones instead of running alone at the end.
-LONG_RUNNING_MARKERS = ("cluster", "browser")
+# The longest tests start first, so they overlap the many short ones instead of running alone at the end.
+LONG_RUNNING_MARKERS = ("browser", "cluster")
 
 
 def pytest_xdist_auto_num_workers(config) -> int:
@@ -25,7 +27,23 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return WORKERS
 
 
+def _uses_chromium(item) -> bool:
+    return bool(item.get_closest_marker("browser")) or "browser" in getattr(item, "fixturenames", ())
+
+
+def _start_rank(item) -> int:
+    if _uses_chromium(item):
+        return 0
+    return 1 if any(item.get_closest_marker(name) for name in LONG_RUNNING_MARKERS) else 2
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items) -> None:
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return  # a run in one process keeps the order of the files
-    items.sort(key=lambda item: not any(item.get_closest_marker(name) for name in LONG_RUNNING_MARKERS))
+    for item in items:
+        if _uses_chromium(item):
+            # One browser journey at a time, on one worker: several Chromiums at once starve each other (and the
+            # live servers) of CPU on two cores, and their 15 s waits for the page turn into failures.
+            item.add_marker(pytest.mark.xdist_group("browser"))
+    items.sort(key=_start_rank)
