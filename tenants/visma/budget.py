@@ -31,6 +31,7 @@ class Window:
     remaining: int  # what Visma last said, less the calls the portal has let go since
     resets_at: float  # wall-clock time (time.time()) when Visma starts a new window
     next_at: float = 0.0  # earliest time the next paced background call may go
+    blocked_until: float = 0.0  # a 429's Retry-After: nothing goes before it, whatever the window says
 
     def reserve_calls(self) -> int:
         return math.ceil(self.limit * settings.VISMA_RATE_RESERVE)
@@ -60,19 +61,28 @@ class RateBudget:
         limit = _int(headers.get("X-RateLimit-Limit"))
         remaining = _int(headers.get("X-RateLimit-Remaining"))
         reset = _reset_seconds(headers.get("X-RateLimit-Reset"), now)
+        seen = None
+        if limit is not None and remaining is not None and reset is not None and limit > 0:
+            seen = Window(limit=limit, remaining=min(remaining, limit), resets_at=now + reset)
         if status == 429:
-            known = self._current(now)
-            limit = limit or (known.limit if known else None)
-            remaining, reset = 0, max(reset or 0, retry_after or 0) or None
-        if limit is None or remaining is None or reset is None or limit <= 0:
+            # Visma has more limits than the window (the same request too often, repeated failures): a 429 stops
+            # background calls until its Retry-After, and empties the window only if its headers describe that window.
+            with self._lock():
+                known = self._current(now)
+                merged = _merge(known, seen, now) or known
+                if merged is None:
+                    limit = limit or 1
+                    merged = Window(limit=limit, remaining=limit, resets_at=now + (retry_after or 1))
+                merged.blocked_until = max(merged.blocked_until, now + (retry_after or 1))
+                self._publish(merged, now)
             return
-        seen = Window(limit=limit, remaining=min(remaining, limit), resets_at=now + reset)
+        if seen is None:
+            return
         if seen.plentiful():  # nothing to share: every worker's next answer tells it the same
             self._remember(_merge(self._local_view(now), seen, now))
             return
         with self._lock():
-            merged = _merge(self._current(now), seen, now)
-            self._publish(merged, now)
+            self._publish(_merge(self._current(now), seen, now), now)
 
     # --- before a background call ---------------------------------------------------------------------------------
     def take_turn(self, max_wait: float) -> float:
@@ -80,7 +90,7 @@ class RateBudget:
         waits, then sends); otherwise nothing is taken and the caller comes back after that many seconds."""
         now = time.time()
         local = self._local_view(now)
-        if local is not None and local.plentiful():
+        if local is not None and local.plentiful() and local.blocked_until <= now:
             local.remaining -= 1
             return 0.0
         if local is None and self._current(now) is None:  # no answer seen yet, here or by any worker
@@ -89,6 +99,8 @@ class RateBudget:
             state = self._current(now)
             if state is None:  # a new window: its size is known from the next answer
                 return 0.0
+            if state.blocked_until > now:
+                return state.blocked_until - now
             usable = state.usable()
             if usable <= 0:
                 return state.resets_at - now + WINDOW_MARGIN
@@ -107,9 +119,11 @@ class RateBudget:
         state = self._local_view(now)
         if state is None or not state.plentiful():
             state = self._current(now)
-        if state is None or state.plentiful():
+        if state is None:
             return 0.0
-        return state.resets_at - now + WINDOW_MARGIN
+        if state.blocked_until > now:
+            return state.blocked_until - now
+        return 0.0 if state.plentiful() else state.resets_at - now + WINDOW_MARGIN
 
     def snapshot(self) -> Window | None:
         """The budget as this process knows it, for pages that show it; None when no answer told it yet."""
@@ -163,19 +177,24 @@ class _CacheLock:
 
 def _merge(known: Window | None, seen: Window | None, now: float) -> Window | None:
     """One window from two views: in the same window the lower count wins (calls let go since an answer was
-    written count too); a later window replaces an earlier one."""
+    written count too); a later window replaces an earlier one; an answer that ends sooner than the window known
+    describes some other limit, or came late, and changes nothing."""
     if known is None or now >= known.resets_at:
         return seen
     if seen is None:
         return known
-    if abs(known.resets_at - seen.resets_at) <= SAME_WINDOW_SECONDS or seen.remaining == 0:
+    if abs(known.resets_at - seen.resets_at) <= SAME_WINDOW_SECONDS:
         return Window(
             limit=seen.limit,
             remaining=min(known.remaining, seen.remaining),
-            resets_at=max(known.resets_at, seen.resets_at) if seen.remaining == 0 else known.resets_at,
+            resets_at=known.resets_at,
             next_at=known.next_at,
+            blocked_until=known.blocked_until,
         )
-    return seen if seen.resets_at > known.resets_at else known
+    if seen.resets_at > known.resets_at:
+        seen.blocked_until = known.blocked_until
+        return seen
+    return known
 
 
 def _reset_seconds(value, now: float) -> float | None:

@@ -67,6 +67,24 @@ def test_a_new_window_replaces_the_old_one(budget):
     assert budget.snapshot().remaining == 99
 
 
+def test_a_short_429_blocks_until_its_retry_after_and_leaves_the_window_as_it_was(budget):
+    budget.observe(headers(1000, 900, 3600), status=200)
+    # Visma's other limits (the same request too often, repeated failures) answer 429 while the window has plenty
+    budget.observe({**headers(1000, 0, 1), "Retry-After": "1"}, status=429, retry_after=1)
+    wait = budget.take_turn(max_wait=0.01)
+    assert 0 < wait <= 1
+    window = budget.snapshot()
+    assert window.remaining == 900 and window.resets_at - time.time() > 3500
+    time.sleep(wait)
+    assert budget.take_turn(max_wait=0.01) == 0
+
+
+def test_a_429_that_describes_the_window_empties_it(budget):
+    budget.observe(headers(100, 40, 600), status=200)
+    budget.observe({**headers(100, 0, 600), "Retry-After": "600"}, status=429, retry_after=600)
+    assert budget.take_turn(max_wait=1) > 590
+
+
 def test_a_reset_given_as_a_unix_time_is_understood(budget):
     budget.observe(headers(100, 10, int(time.time()) + 120), status=200)
     assert 118 <= budget.take_turn(max_wait=1) <= 121
