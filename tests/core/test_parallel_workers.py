@@ -47,3 +47,41 @@ def test_a_whole_run_uses_workers_and_named_test_files_run_in_one_process(monkey
     assert workers_for(__file__, f"{__file__}::test_nothing_changes_without_redis_or_without_workers") == 0
     monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "2")
     assert workers_for(__file__) == 2
+
+
+class Item:
+    """Just what the ordering hook reads of a collected test."""
+
+    def __init__(self, name: str, markers: tuple[str, ...] = (), fixturenames: tuple[str, ...] = ()):
+        self.name, self.markers, self.fixturenames = name, list(markers), fixturenames
+
+    def get_closest_marker(self, name: str):
+        return name if name in self.markers else None
+
+    def add_marker(self, mark) -> None:
+        self.markers.append(mark.name)
+
+
+def collected() -> list[Item]:
+    return [
+        Item("unit"),
+        Item("cluster", markers=("cluster",)),
+        Item("journey", markers=("browser",)),
+        Item("unit-2"),
+        Item("page-without-mark", fixturenames=("page", "browser")),
+    ]
+
+
+def test_in_a_worker_browser_tests_form_one_group_and_start_first_then_the_cluster_tests(monkeypatch):
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    items = collected()
+    root.pytest_collection_modifyitems(None, items)
+    assert [item.name for item in items] == ["journey", "page-without-mark", "cluster", "unit", "unit-2"]
+    assert [item.name for item in items if "xdist_group" in item.markers] == ["journey", "page-without-mark"]
+
+
+def test_in_one_process_the_order_of_the_files_stays(monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    items = collected()
+    root.pytest_collection_modifyitems(None, items)
+    assert [item.name for item in items] == ["unit", "cluster", "journey", "unit-2", "page-without-mark"]
