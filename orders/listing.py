@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum
 
 from core.listing import DateRange, Sorting, case_variants, date_range, page_of, prefix_q
@@ -82,7 +83,13 @@ def search(query: str) -> Q:
         if order_type:  # "SO 000123" is a Visma number as shown, never a customer's
             return condition | (visma & Q(visma_type=order_type.upper()))
         condition |= visma
-    return condition | Q(customer__in=Customer.objects.filter(customer_prefix(query)).values("pk"))
+    if connection.vendor != "postgresql":
+        return condition | Q(customer__in=Customer.objects.filter(customer_prefix(query)).values("pk"))
+    # PostgreSQL cannot combine a sub-select with index scans in one OR (it scans the table): each part is its own
+    # indexed branch of a UNION, and the orders are those the union names.
+    by_customer = SalesOrder.objects.filter(customer__in=Customer.objects.filter(customer_prefix(query)).values("pk"))
+    own = SalesOrder.objects.filter(condition)
+    return Q(pk__in=own.order_by().values("pk").union(by_customer.order_by().values("pk")))
 
 
 def customer_prefix(query: str) -> Q:
