@@ -177,7 +177,12 @@ def main() -> list[tuple[str, str]]:
         ("customers", "/tenants/customers/", "search 'kunde 99'", {"q": "kunde 99"}),
         ("customers", "/tenants/customers/", "search 'B00999'", {"q": "B00999"}),
         ("customers", "/tenants/customers/", "page 1,000", {"page": 1000}),
-        ("customers", "/tenants/customers/", "sorted by name (nb), page 1,000", {"sort": "name", "page": 1000}),
+        (
+            "customers",
+            "/tenants/customers/",
+            "sorted by name (site language), page 1,000",
+            {"sort": "name", "page": 1000},
+        ),
         ("customers", "/tenants/customers/", "one tenant, by last seen", {"tenant": one, "sort": "-seen"}),
         ("orders", "/orders/", "first page", {}),
         ("orders", "/orders/", "search 'PO-0999'", {"q": "PO-0999"}),
