@@ -3,13 +3,16 @@ repeated blindly: the customer's recent orders are searched for our reference fi
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import BooleanField, DateTimeField, Exists, F, Max, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.audit import record_update
@@ -110,10 +113,10 @@ def submit(order_id: int, *, may_swap: bool = True) -> SalesOrder | None:
 
 def _read_due(order_id: int) -> SalesOrder | None:
     """The order if it is queued and due, with its tenant, customer and when a POST of it last lost its answer."""
-    last_lost = SubmissionAttempt.objects.filter(order=OuterRef("pk"), kind="post", outcome="unknown")
+    last_lost = RawSQL(_sql().last_lost_answer, ["post", "unknown"], output_field=DateTimeField())  # noqa: S611
     return (
         SalesOrder.objects.select_related("tenant__application", "customer")
-        .annotate(last_lost_answer_at=Subquery(last_lost.order_by("-started_at").values("started_at")[:1]))
+        .annotate(last_lost_answer_at=last_lost)
         .filter(_due(timezone.now()), pk=order_id, state=State.QUEUED)
         .first()
     )
@@ -146,12 +149,36 @@ def in_flight(tenant):
     return SalesOrder.objects.filter(tenant=tenant, state=State.SUBMITTING, next_attempt_at__isnull=True)
 
 
-def fair_turn(tenant_id) -> Q:
+def fair_turn(tenant_id) -> RawSQL:
     """True when the tenant may have one more order sent now: it has fewer than ORDER_TENANT_CONCURRENCY in flight,
-    or no other tenant below that share has an order waiting (then it may use every worker)."""
-    share = settings.ORDER_TENANT_CONCURRENCY
-    at_share = Exists(in_flight(tenant_id).order_by()[share - 1 : share])
-    return ~at_share | ~Exists(_tenants_waiting(share).exclude(pk=tenant_id))
+    or no other tenant below that share has an order waiting (then it may use every worker). Written out once in
+    SQL (`_sql`): it is part of every claim, and building it with the ORM cost more than the rest of the claim."""
+    skip = settings.ORDER_TENANT_CONCURRENCY - 1
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    sending, queued = State.SUBMITTING.value, State.QUEUED.value
+    params = [tenant_id, sending, skip, tenant_id, queued, now, sending, skip]
+    return RawSQL(_sql().fair_turn, params, output_field=BooleanField())  # noqa: S611 - values are parameters
+
+
+@functools.cache
+def _sql() -> SimpleNamespace:
+    """The hot statements' SQL: only this database's quoted table names are written in, every value is a parameter."""
+    quote = connection.ops.quote_name
+    orders, tenants = quote(SalesOrder._meta.db_table), quote(Tenant._meta.db_table)
+    attempts = quote(SubmissionAttempt._meta.db_table)
+    busy = f"SELECT 1 FROM {orders} b WHERE b.tenant_id = {{tenant}} AND b.state = %s AND b.next_attempt_at IS NULL"  # noqa: S608
+    return SimpleNamespace(
+        fair_turn=(
+            f"(NOT EXISTS ({busy.format(tenant='%s')} LIMIT 1 OFFSET %s) OR NOT EXISTS ("  # noqa: S608
+            f"SELECT 1 FROM {tenants} t WHERE t.id <> %s AND EXISTS (SELECT 1 FROM {orders} d WHERE "
+            "d.tenant_id = t.id AND d.state = %s AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %s)) "
+            f"AND NOT EXISTS ({busy.format(tenant='t.id')} LIMIT 1 OFFSET %s)))"
+        ),
+        last_lost_answer=(
+            f"SELECT MAX(a.started_at) FROM {attempts} a WHERE a.order_id = {orders}.id AND a.kind = %s "  # noqa: S608
+            "AND a.outcome = %s"
+        ),
+    )
 
 
 def fair_turn_for(order: SalesOrder) -> bool:
