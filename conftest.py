@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-# Measured on the 2-core machine: most of a test's time is spent waiting (sandbox faults and timeouts, Chromium,
-# subprocesses starting), so one worker more than there are cores is fastest; more only adds start-up and memory.
+# Two cores: much of a test's time is spent waiting (sandbox faults and timeouts, Chromium, subprocesses starting),
+# so one worker more than there are cores keeps both busy; each worker more costs its own test database and start-up.
 WORKERS = 3
 # The longest tests start first, so they overlap the many short ones instead of running alone at the end.
 LONG_RUNNING_MARKERS = ("browser", "cluster")
