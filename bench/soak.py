@@ -240,7 +240,8 @@ def run(
                     kill_at.pop(0)
                     cluster.kill()
                     outcome.kills += 1
-                    print(f"{label}: SIGKILL of host {hosts} at {finished:,} finished orders", file=sys.stderr)
+                    killed = f"host {hosts}" if hosts > 1 else "the cluster"
+                    print(f"{label}: SIGKILL of {killed} at {finished:,} finished orders", file=sys.stderr)
                     time.sleep(1)
                     cluster.start()
                 if finished == count:
