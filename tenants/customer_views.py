@@ -27,7 +27,11 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     sort = customer_listing.sorting(request.GET)
     size = customer_listing.page_size(request.GET)
     customers = customer_listing.filtered(filters).order_by(*sort.order_by())
-    page = page_of(customers, size, request.GET.get("page"), rows=Customer.objects.select_related("tenant"))
+    last_sync, count = (
+        customer_listing.last_sync_and_count(filters.tenant, customers) if filters.tenant else (None, None)
+    )
+    rows = Customer.objects.select_related("tenant")
+    page = page_of(customers, size, request.GET.get("page"), rows=rows, count=count)
     context = {
         "page": page,
         "tenants": tenants,
@@ -44,7 +48,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "state_filters": customer_listing.STATE_FILTERS,
         "statuses": customer_listing.STATUSES,
         "querystring": querystring_without(request.GET, "page"),
-        "last_sync": sync.last_sync(filters.tenant) if filters.tenant else None,
+        "last_sync": last_sync,
     }
     return render(request, "tenants/customer_list.html", context)
 

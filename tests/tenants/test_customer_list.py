@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from core import collation
-from tenants.customer_models import Customer
+from tenants.customer_models import Customer, CustomerSync
 
 pytestmark = pytest.mark.django_db
 NAMES = ["Åsgard AS", "Zeta AS", "Ærlig AS", "Apotek AS", "Øst AS", "Ørn AS", "Mølle AS", "émile AS"]
@@ -129,3 +129,29 @@ def test_list_pages_keep_a_fixed_number_of_queries(client, superuser, tenant, na
     for params in ({}, {"page": 4}, {"sort": "name", "page": 2}, {"q": "kunde 1"}, {"sort": "-tenant"}):
         with django_assert_max_num_queries(6):  # session, user, roles, tenants, count, the page
             assert client.get(url, params).status_code == 200
+
+
+def test_name_search_follows_renames_deletes_and_ignores_case(viewer_client, tenant, named):
+    url = reverse("tenants:customer-list")
+    assert names(viewer_client.get(url, {"q": "TEK"})) == ["Apotek AS"]
+    Customer.objects.filter(name="Apotek AS").update(name="Bakeri AS")
+    assert names(viewer_client.get(url, {"q": "tek"})) == []
+    assert names(viewer_client.get(url, {"q": "keri"})) == ["Bakeri AS"]
+    Customer.objects.filter(name="Bakeri AS").delete()
+    assert names(viewer_client.get(url, {"q": "keri"})) == []
+    assert names(viewer_client.get(url, {"q": 'a"s'})) == []  # a quote is searched for, not an error
+    assert names(viewer_client.get(url, {"q": "Ø"})) == ["Øst AS", "Ørn AS"]  # too short for a trigram: a scan
+
+
+def test_one_tenants_list_shows_its_last_sync_in_the_same_queries(
+    client, superuser, tenant, named, django_assert_max_num_queries
+):
+    CustomerSync.objects.create(tenant=tenant, trigger=CustomerSync.Trigger.MANUAL, outcome="succeeded", fetched=8)
+    client.force_login(superuser)
+    url = reverse("tenants:customer-list")
+    for params in ({"tenant": tenant.pk}, {"tenant": tenant.pk, "q": "AS", "sort": "-seen"}):
+        with django_assert_max_num_queries(6):  # session, user, roles, tenants, last sync with count, the page
+            response = client.get(url, params)
+        assert response.context["page"].paginator.count == 8
+        assert "Synced" in response.content.decode()
+    assert client.get(url, {"tenant": tenant.pk, "q": "nothing"}).context["page"].paginator.count == 0
