@@ -59,7 +59,7 @@ def read_filters(params, tenants: list[Tenant]) -> Filters:
     tenant = next((t for t in tenants if str(t.pk) == params.get("tenant")), None)
     customer = None
     customer_pk = str(params.get("customer", ""))
-    if customer_pk.isdigit() and len(customer_pk) < 12:
+    if customer_pk.isdecimal() and len(customer_pk) < 12:
         customer = Customer.objects.filter(pk=int(customer_pk)).first()
     state = params.get("state", "")
     return Filters(
@@ -154,5 +154,5 @@ def moving(ids) -> list[SalesOrder]:
 
 def poll_ids(value: str) -> list[int]:
     """Ids from `?ids=1,2,3`; anything not an id is dropped."""
-    ids = [part for part in str(value or "").split(",")[:POLL_LIMIT] if part.isdigit() and len(part) < 12]
+    ids = [part for part in str(value or "").split(",")[:POLL_LIMIT] if part.isdecimal() and len(part) < 12]
     return [int(part) for part in ids]

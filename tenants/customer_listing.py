@@ -63,7 +63,7 @@ def read_filters(params, tenants: list[Tenant]) -> Filters:
 
 def page_size(params) -> int:
     value = str(params.get("size", ""))
-    return int(value) if value.isdigit() and int(value) in PAGE_SIZES else 50
+    return int(value) if value.isdecimal() and int(value) in PAGE_SIZES else 50
 
 
 def sorting(params) -> Sorting:
