@@ -15,8 +15,8 @@ class ProfileForm(forms.ModelForm):
         fields = ["language", "time_zone"]
         labels = {"language": "Numbers and dates", "time_zone": "Time zone"}
         help_texts = {
-            "language": "How amounts and dates are written, e.g. 1 777,50 kr and 30.11.2026 (Norwegian) or "
-            "NOK 1,777.50 and 30/11/2026 (English), here and in the admin. The portal's text stays English.",
+            "language": "How amounts and dates are written, e.g. 1\u00a0777,50\u00a0kr and 30.11.2026 (Norwegian) or "
+            "NOK\u00a01,777.50 and 30/11/2026 (English), here and in the admin. The portal's text stays English.",
             "time_zone": "Times on every page are shown in this time zone.",
         }
 

@@ -1,0 +1,41 @@
+"""What a first-day review on a 390 px phone found: stacked table cards whose labels stay whole, in the body font."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import log_in, screenshot
+from tests.conftest import PASSWORD
+from tests.ordering import make_order
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PHONE = {"width": 390, "height": 844}
+
+
+def test_a_two_line_card_label_grows_its_row_and_keeps_the_body_font(page, tenant, order_clerk):
+    make_order(tenant)
+    page.set_viewport_size(PHONE)
+    log_in(page, order_clerk.username, PASSWORD)
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.goto("/orders/")
+    row = page.locator("table.order-list tbody tr").first
+    long_label = row.locator('td[data-label="Customer\'s order"]')
+    long_label.wait_for()
+    label_height, cell_height, next_top, cell_top = page.evaluate(
+        """(cell) => {
+            const label = parseFloat(getComputedStyle(cell, '::before').height);
+            const box = cell.getBoundingClientRect();
+            return [label, box.height, cell.nextElementSibling.getBoundingClientRect().top, box.top];
+        }""",
+        long_label.element_handle(),
+    )
+    assert label_height > 30, "the label wraps to two lines at 390 px"
+    assert cell_height >= label_height and next_top >= cell_top + label_height, "the next line starts below the label"
+
+    reference = row.locator("td.mono[data-label]").first
+    fonts = page.evaluate(
+        "(cell) => [getComputedStyle(cell, '::before').fontFamily, getComputedStyle(document.body).fontFamily]",
+        reference.element_handle(),
+    )
+    assert fonts[0] == fonts[1], "a monospace cell's label is written in the body font"
+    screenshot(page, "first-day-phone-order-card")
