@@ -140,7 +140,7 @@ def test_name_search_follows_renames_deletes_and_ignores_case(viewer_client, ten
     Customer.objects.filter(name="Bakeri AS").delete()
     assert names(viewer_client.get(url, {"q": "keri"})) == []
     assert names(viewer_client.get(url, {"q": 'a"s'})) == []  # a quote is searched for, not an error
-    assert names(viewer_client.get(url, {"q": "Ø"})) == ["Øst AS", "Ørn AS"]  # too short for a trigram: a scan
+    assert names(viewer_client.get(url, {"q": "Ør"})) == ["Ørn AS"]  # too short for a trigram: a scan
 
 
 def test_one_tenants_list_shows_its_last_sync_in_the_same_queries(
