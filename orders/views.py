@@ -436,7 +436,18 @@ def order_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _queue(request: HttpRequest, order: SalesOrder) -> None:
     if services.queue(order, request.user):
-        messages.success(request, f"Order {order.reference} is queued; it is sent to Visma in the background.")
+        # The task may already have finished (a fast worker, or sync tasks): say what is true when the page shows.
+        order.refresh_from_db()
+        if order.state == State.SUBMITTED:
+            messages.success(request, f"Order {order.reference} was sent to Visma as {order.visma_label}.")
+        elif order.state == State.FAILED:
+            messages.error(request, f"Order {order.reference} was not accepted by Visma; see why below.")
+        else:
+            messages.success(
+                request,
+                f"Order {order.reference} is queued; it is sent to Visma in the background and its state "
+                "below updates by itself.",
+            )
     else:
         order.refresh_from_db()
         messages.info(request, f"Order {order.reference} is already {order.get_state_display().lower()}.")
