@@ -9,6 +9,9 @@ from .models import Tenant
 from .visma import VismaClient, VismaError
 
 CACHE_SECONDS = 600
+# Why Visma gave no items is kept this long (or a 429's Retry-After): opening order forms, or asking this URL again
+# and again, makes no further calls while Visma refuses or fails (staff's calls are not paced by the rate budget).
+PROBLEM_SECONDS = 60
 MAX_ITEMS = 1000
 
 
@@ -20,10 +23,15 @@ def item_suggestions(tenant: Tenant) -> tuple[list[dict], str]:
         return items, ""
     if not tenant.can_read:
         return [], "Item suggestions need the read scope, which this tenant has not approved."
+    if problem := cache.get(f"{key}:problem"):
+        return [], problem
     try:
         raw = _read_inventory(VismaClient(tenant, for_staff=True), tenant.pk)
     except VismaError as exc:
-        return [], f"Item suggestions are unavailable: {paging.message(exc)}"
+        problem = f"Item suggestions are unavailable: {paging.message(exc)}"
+        wait = getattr(exc, "retry_after", None) or PROBLEM_SECONDS
+        cache.set(f"{key}:problem", problem, min(max(wait, PROBLEM_SECONDS), CACHE_SECONDS))
+        return [], problem
     items = [
         {"id": str(item.get("inventoryId") or ""), "description": str(item.get("description") or "")}
         for item in raw

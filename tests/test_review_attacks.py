@@ -185,3 +185,23 @@ def test_customer_list_page_size_with_odd_digits(viewer_client, tenant, value):
 def test_bulk_with_odd_digits(clerk_client, order, value):
     response = clerk_client.post(reverse("orders:order-bulk"), {"action": "cancel", "orders": [value, order.pk]})
     assert response.status_code in (200, 302)  # the confirmation, or "Nothing was done" on the list
+
+
+# --- the rate budget -----------------------------------------------------------------------------------------------
+def _inventory_calls(sandbox) -> int:
+    return sum(1 for r in sandbox.state.request_log() if r["path"].startswith("/api/v3/Inventory"))
+
+
+@pytest.mark.parametrize("kind", ["429", "500"])
+def test_item_suggestions_do_not_call_visma_again_and_again_while_it_refuses(clerk_client, tenant, sandbox, kind):
+    """Staff's calls skip the rate budget's pacing, so a refused inventory read must not be repeated for every order
+    form opened (or every time the URL is asked for by hand) while Visma says 429."""
+    sandbox.state.set_faults([{"path": "/api/v3/Inventory", "kind": kind}])
+    url = reverse("orders:inventory-options")
+    first = clerk_client.get(url, {"tenant": tenant.pk}).content.decode()
+    calls = _inventory_calls(sandbox)
+    for _ in range(5):
+        again = clerk_client.get(url, {"tenant": tenant.pk}).content.decode()
+    assert "Item suggestions are unavailable" in first
+    assert again == first
+    assert _inventory_calls(sandbox) == calls
