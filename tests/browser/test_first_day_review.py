@@ -39,3 +39,23 @@ def test_a_two_line_card_label_grows_its_row_and_keeps_the_body_font(page, tenan
     )
     assert fonts[0] == fonts[1], "a monospace cell's label is written in the body font"
     screenshot(page, "first-day-phone-order-card")
+
+
+def test_on_a_phone_the_json_wraps_and_the_item_hint_sits_under_the_lines_heading(page, tenant, order_clerk, sandbox):
+    order = make_order(tenant)
+    order.lines.update(description="Steel bolt M8 (box of 100), zinc plated, for outdoor timber frames")
+    page.set_viewport_size(PHONE)
+    log_in(page, order_clerk.username, PASSWORD)
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.goto(f"/orders/{order.pk}/")
+    payload = page.locator("#order-payload")
+    assert "outdoor timber frames" in payload.inner_text()
+    assert payload.evaluate("(pre) => pre.scrollWidth <= pre.clientWidth"), "nothing of the JSON hides past the edge"
+
+    page.goto(f"/orders/new/?tenant={tenant.pk}")
+    hint = page.locator("#inventory-suggestions p")
+    hint.wait_for()
+    heading = page.locator("#lines-heading h2").bounding_box()
+    box = hint.bounding_box()
+    assert box["y"] >= heading["y"] + heading["height"] - 1, "the hint starts below 'Lines', not squeezed beside it"
+    screenshot(page, "first-day-phone-order-form-lines")
