@@ -59,3 +59,13 @@ def test_on_a_phone_the_json_wraps_and_the_item_hint_sits_under_the_lines_headin
     box = hint.bounding_box()
     assert box["y"] >= heading["y"] + heading["height"] - 1, "the hint starts below 'Lines', not squeezed beside it"
     screenshot(page, "first-day-phone-order-form-lines")
+
+
+def test_on_a_phone_a_tenants_name_is_not_squeezed_by_its_buttons(page, tenant, integration_admin):
+    page.set_viewport_size(PHONE)
+    log_in(page, integration_admin.username, PASSWORD)
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.goto(f"/tenants/{tenant.pk}/")
+    title = page.get_by_role("heading", name=tenant.name, level=1)
+    assert title.bounding_box()["height"] < 40, "the name is on one line, not squeezed into a column beside the buttons"
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
