@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from core.models import Profile
 from orders.models import SalesOrder
+from tenants.models import Tenant
 from tests.ordering import make_order
 
 pytestmark = pytest.mark.django_db
@@ -205,3 +206,67 @@ def test_item_suggestions_do_not_call_visma_again_and_again_while_it_refuses(cle
     assert "Item suggestions are unavailable" in first
     assert again == first
     assert _inventory_calls(sandbox) == calls
+
+
+# --- attacks that held, pinned ---------------------------------------------------------------------------------------
+NEW_PAGES = [
+    ("user-settings", {}),
+    ("orders:order-bulk", {}),
+    ("orders:order-list-states", {"ids": "1"}),
+    ("orders:dashboard-orders", {}),
+    ("orders:customer-options", {"tenant": "1"}),
+    ("orders:inventory-options", {"tenant": "1"}),
+    ("orders:order-create", {"copy": "1"}),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), NEW_PAGES)
+def test_new_pages_need_login(client, tenant, name, params):
+    for response in (client.get(reverse(name), params), client.post(reverse(name), params)):
+        assert response.status_code in (302, 405)
+        if response.status_code == 302:
+            assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(
+    "query", ['"', '""', 'a"b"c', "*", "abc*", "NEAR(abc def)", "abc AND", "^abc", "abc:def", "a'b'c", "%_%", "Ǆǅǆ"]
+)
+def test_customer_search_with_fts_syntax(viewer_client, tenant, query):
+    response = viewer_client.get(reverse("tenants:customer-list"), {"q": query})
+    assert response.status_code == 200
+
+
+def test_polling_changes_nothing(viewer_client, order):
+    SalesOrder.objects.filter(pk=order.pk).update(state=SalesOrder.State.QUEUED)
+    before = SalesOrder.objects.values().get(pk=order.pk)
+    viewer_client.get(reverse("orders:order-list-states"), {"ids": str(order.pk)})
+    viewer_client.get(reverse("orders:dashboard-orders"))
+    viewer_client.get(reverse("orders:order-state", args=[order.pk]), {"was": "queued", "attempts": "0"})
+    assert SalesOrder.objects.values().get(pk=order.pk) == before
+
+
+def test_copy_of_a_deactivated_tenants_order_only_offers_the_chooser(clerk_client, order, tenant):
+    Tenant.objects.filter(pk=tenant.pk).update(active=False)
+    page = clerk_client.get(reverse("orders:order-create"), {"copy": order.pk}).content.decode()
+    assert "STOCK-100" not in page
+    assert not SalesOrder.objects.exclude(pk=order.pk).exists()
+
+
+def test_copy_saves_nothing_and_forgets_the_customers_order_number(clerk_client, order):
+    SalesOrder.objects.filter(pk=order.pk).update(customer_order="PO-SECRET-1")
+    page = clerk_client.get(reverse("orders:order-create"), {"copy": order.pk}).content.decode()
+    assert "STOCK-100" in page and "PO-SECRET-1" not in page
+    assert SalesOrder.objects.count() == 1
+
+
+def test_bulk_confirmation_acts_on_nothing(clerk_client, order):
+    SalesOrder.objects.filter(pk=order.pk).update(state=SalesOrder.State.QUEUED)
+    response = clerk_client.post(reverse("orders:order-bulk"), {"action": "cancel", "orders": [order.pk]})
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert order.state == SalesOrder.State.QUEUED
+
+
+def test_sort_headers_escape_other_parameters(viewer_client, order):
+    page = viewer_client.get(reverse("orders:order-list"), {"q": '"><script>alert(1)</script>'}).content.decode()
+    assert "<script>alert(1)" not in page
