@@ -114,12 +114,13 @@ def submit(order_id: int, *, may_swap: bool = True) -> SalesOrder | None:
 def _read_due(order_id: int) -> SalesOrder | None:
     """The order if it is queued and due, with its tenant, customer and when a POST of it last lost its answer."""
     last_lost = RawSQL(_sql().last_lost_answer, ["post", "unknown"], output_field=DateTimeField())  # noqa: S611
-    return (
+    found = (
         SalesOrder.objects.select_related("tenant__application", "customer")
         .annotate(last_lost_answer_at=last_lost)
         .filter(_due(timezone.now()), pk=order_id, state=State.QUEUED)
-        .first()
+        .order_by()[:1]
     )
+    return next(iter(found), None)
 
 
 def _due(now) -> Q:
