@@ -88,6 +88,19 @@ def sandbox(sandbox_server):
     return sandbox_server
 
 
+@pytest.fixture
+def rate_window(sandbox):
+    """`rate_window(limit, seconds)`: Visma's rate limit for this test only, e.g. 20 requests a minute."""
+    before = sandbox.state.rate_limit, sandbox.state.rate_window
+
+    def narrow(limit: int, seconds: int):
+        sandbox.state.rate_limit, sandbox.state.rate_window = limit, seconds
+        return sandbox
+
+    yield narrow
+    sandbox.state.rate_limit, sandbox.state.rate_window = before
+
+
 @pytest.fixture(scope="session")
 def sandbox_tls_server():
     from sandbox.server import SandboxServer

@@ -19,21 +19,21 @@ JUST_NOW = timedelta(minutes=1)
 @register.filter
 def ago(moment: datetime | None) -> str:
     """ "just now" within the first minute, then "4 minutes ago" (the largest unit only)."""
-    if moment is None:
-        return ""
-    if timezone.now() - moment < JUST_NOW:
-        return "just now"
-    return f"{timesince(moment, depth=1)} ago"
+    return _since(moment, "{} ago")
 
 
 @register.filter
 def lasting(since: datetime | None) -> str:
     """ "for 4 minutes" for something still going on since `since`; "just now" within the first minute."""
-    if since is None:
+    return _since(since, "for {}")
+
+
+def _since(moment: datetime | None, wording: str) -> str:
+    if moment is None:
         return ""
-    if timezone.now() - since < JUST_NOW:
+    if timezone.now() - moment < JUST_NOW:
         return "just now"
-    return f"for {timesince(since, depth=1)}"
+    return wording.format(timesince(moment, depth=1))
 
 
 @register.filter

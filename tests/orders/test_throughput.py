@@ -32,12 +32,9 @@ def statuses(server) -> list[int]:
 
 
 @pytest.fixture
-def small_window(sandbox):
+def small_window(rate_window):
     """Visma's budget cut to 20 requests per minute for this test."""
-    before = sandbox.state.rate_limit, sandbox.state.rate_window
-    sandbox.state.rate_limit, sandbox.state.rate_window = 20, 60
-    yield sandbox
-    sandbox.state.rate_limit, sandbox.state.rate_window = before
+    return rate_window(20, 60)
 
 
 def test_a_submitted_order_costs_at_most_eight_queries(sandbox, tenant):

@@ -103,11 +103,8 @@ def test_visma_counts_per_application_and_tenant(budget):
 
 
 @pytest.fixture
-def hourly_twenty(sandbox):
-    before = sandbox.state.rate_limit, sandbox.state.rate_window
-    sandbox.state.rate_limit, sandbox.state.rate_window = 20, 3600
-    yield sandbox
-    sandbox.state.rate_limit, sandbox.state.rate_window = before
+def hourly_twenty(rate_window):
+    return rate_window(20, 3600)
 
 
 def run(tenant, **kwargs) -> CustomerSync:
@@ -131,15 +128,11 @@ def test_a_full_sync_defers_itself_when_half_the_window_is_used(settings, hourly
     assert VismaClient(tenant).rate_budget.take_turn(max_wait=1) == 0  # orders still have their half
 
 
-def test_a_short_wait_for_the_next_window_is_waited_out(settings, sandbox, tenant):
+def test_a_short_wait_for_the_next_window_is_waited_out(settings, rate_window, tenant):
     settings.CUSTOMER_SYNC_PAGE_SIZE = 4  # 10 pages: more than half of the window, less than all of it
-    before = sandbox.state.rate_limit, sandbox.state.rate_window
-    sandbox.state.rate_limit, sandbox.state.rate_window = 20, 30
-    try:
-        waits: list[float] = []
-        result = run(tenant, sleep=waits.append)
-    finally:
-        sandbox.state.rate_limit, sandbox.state.rate_window = before
+    rate_window(20, 30)
+    waits: list[float] = []
+    result = run(tenant, sleep=waits.append)
     assert result.outcome == CustomerSync.Outcome.SUCCEEDED, result.error
     assert waits and all(0 < wait <= 31 for wait in waits)
 
