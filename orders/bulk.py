@@ -87,10 +87,19 @@ def apply(action: str, orders, user=None) -> Report:
             text = "Cancelled; it will not be sent." if cancelled else why_not
             report.outcomes.append(Outcome(order.pk, order.reference, cancelled, text))
         elif services.queue(order, user):
-            text = "Queued; it is sent to Visma in the background."
-            report.outcomes.append(Outcome(order.pk, order.reference, True, text))
+            report.outcomes.append(Outcome(order.pk, order.reference, True, _queued_text(order)))
         else:
             order.refresh_from_db(fields=["state"])
             text = f"It became {order.get_state_display().lower()} meanwhile and was left as it is."
             report.outcomes.append(Outcome(order.pk, order.reference, False, text))
     return report
+
+
+def _queued_text(order: SalesOrder) -> str:
+    """What is true when the report shows: a worker (or sync tasks) may already have sent it."""
+    order.refresh_from_db(fields=["state", "visma_type", "visma_number"])
+    if order.state == State.SUBMITTED:
+        return f"Sent to Visma as {order.visma_label}."
+    if order.state == State.FAILED:
+        return "Queued, but Visma did not accept it; the order shows why."
+    return "Queued; it is sent to Visma in the background."

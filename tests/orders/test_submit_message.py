@@ -28,3 +28,14 @@ def test_an_order_visma_refused_says_so(clerk_client, tenant):
     order, said = submit(clerk_client, make_order(tenant, number="99999"))
     assert order.state == SalesOrder.State.FAILED
     assert said == [f"Order {order.reference} was not accepted by Visma; see why below."]
+
+
+def test_the_bulk_report_says_what_visma_did_with_each_order(clerk_client, tenant):
+    taken, refused = make_order(tenant), make_order(tenant, number="99999")
+    clerk_client.post(
+        reverse("orders:order-bulk"), {"action": "submit", "orders": [taken.pk, refused.pk], "confirmed": "yes"}
+    )
+    page = clerk_client.get(reverse("orders:order-list")).content.decode()
+    taken.refresh_from_db()
+    assert f"Sent to Visma as {taken.visma_label}." in page
+    assert "Queued, but Visma did not accept it; the order shows why." in page
