@@ -78,6 +78,9 @@ MATRIX: dict[str, tuple[dict, str, dict]] = {
     "orders:order-cancel": ({"pk": "order"}, "", row("L 405 405 405", "L 403 302 403")),
     "orders:order-copy": ({"pk": "order"}, "", row("L 405 405 405", "L 403 302 403")),
     "orders:order-state": ({"pk": "order"}, "", row("L 200 200 200", "L 405 405 405")),
+    # Polled by the orders list and the dashboard: reads only, so GET alone.
+    "orders:order-list-states": ({}, "ids={order}", row("L 200 200 200", "L 405 405 405")),
+    "orders:dashboard-orders": ({}, "", row("L 200 200 200", "L 405 405 405")),
 }
 
 # The Django admin is for superusers and staff. The portal's login comes first; none of the roles is staff, so the
