@@ -270,3 +270,43 @@ def test_bulk_confirmation_acts_on_nothing(clerk_client, order):
 def test_sort_headers_escape_other_parameters(viewer_client, order):
     page = viewer_client.get(reverse("orders:order-list"), {"q": '"><script>alert(1)</script>'}).content.decode()
     assert "<script>alert(1)" not in page
+
+
+def _other_tenants_customer(tenant):
+    import uuid
+
+    from tenants.models import Customer
+
+    other = Tenant.objects.create(application=tenant.application, tenant_id=uuid.uuid4(), name="Other AS")
+    return Customer.objects.create(tenant=other, number="90001", name="Not yours", status="Active")
+
+
+def _order_form(customer, tenant) -> dict:
+    return {
+        "tenant": tenant.pk,
+        "customer": customer.pk,
+        "order_type": "SO",
+        "date": "2026-11-25",
+        "status": "Open",
+        "lines-TOTAL_FORMS": 1,
+        "lines-INITIAL_FORMS": 0,
+        "lines-MIN_NUM_FORMS": 1,
+        "lines-MAX_NUM_FORMS": 500,
+        "lines-0-inventory_id": "STOCK-100",
+        "lines-0-quantity": "1",
+    }
+
+
+def test_another_tenants_customer_from_the_picker_is_refused(clerk_client, tenant, order):
+    """The customer picker answers for any tenant's id; the form only takes the order's own tenant's customers."""
+    stranger = _other_tenants_customer(tenant)
+    options = clerk_client.get(reverse("orders:customer-options"), {"tenant": stranger.tenant_id}).content.decode()
+    assert "Not yours" in options  # every role that sees orders sees every tenant's customers
+    for url in (
+        reverse("orders:order-create") + f"?tenant={tenant.pk}",
+        reverse("orders:order-create") + f"?copy={order.pk}",
+        reverse("orders:order-edit", args=[order.pk]),
+    ):
+        response = clerk_client.post(url, _order_form(stranger, tenant))
+        assert response.status_code == 200, url
+    assert not SalesOrder.objects.filter(customer=stranger).exists()
