@@ -22,14 +22,12 @@ AMOUNT = DecimalField(max_digits=30, decimal_places=8)
 @require_GET
 @permission_required("tenants.view_customer", raise_exception=True)
 def customer_list(request: HttpRequest) -> HttpResponse:
-    tenants = list(Tenant.objects.filter(active=True).order_by("name"))
+    tenants = customer_listing.tenants_with_count(request.GET)
     filters = customer_listing.read_filters(request.GET, tenants)
     sort = customer_listing.sorting(request.GET)
     size = customer_listing.page_size(request.GET)
     customers = customer_listing.filtered(filters).order_by(*sort.order_by())
-    last_sync, count = (
-        customer_listing.last_sync_and_count(filters.tenant, customers) if filters.tenant else (None, None)
-    )
+    count = getattr(filters.tenant, "listed", None)
     rows = Customer.objects.select_related("tenant")
     page = page_of(customers, size, request.GET.get("page"), rows=rows, count=count)
     context = {
@@ -48,7 +46,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "state_filters": customer_listing.STATE_FILTERS,
         "statuses": customer_listing.STATUSES,
         "querystring": querystring_without(request.GET, "page"),
-        "last_sync": last_sync,
+        "last_sync": sync.last_sync(filters.tenant) if filters.tenant else None,
     }
     return render(request, "tenants/customer_list.html", context)
 

@@ -146,12 +146,15 @@ def test_name_search_follows_renames_deletes_and_ignores_case(viewer_client, ten
 def test_one_tenants_list_shows_its_last_sync_in_the_same_queries(
     client, superuser, tenant, named, django_assert_max_num_queries
 ):
-    CustomerSync.objects.create(tenant=tenant, trigger=CustomerSync.Trigger.MANUAL, outcome="succeeded", fetched=8)
     client.force_login(superuser)
     url = reverse("tenants:customer-list")
+    with django_assert_max_num_queries(6):
+        assert "Never synced" in client.get(url, {"tenant": tenant.pk}).content.decode()
+    CustomerSync.objects.create(tenant=tenant, trigger=CustomerSync.Trigger.MANUAL, outcome="succeeded", fetched=8)
     for params in ({"tenant": tenant.pk}, {"tenant": tenant.pk, "q": "AS", "sort": "-seen"}):
-        with django_assert_max_num_queries(6):  # session, user, roles, tenants, last sync with count, the page
+        with django_assert_max_num_queries(6):  # session, user, roles, tenants with the count, last sync, the page
             response = client.get(url, params)
         assert response.context["page"].paginator.count == 8
         assert "Synced" in response.content.decode()
     assert client.get(url, {"tenant": tenant.pk, "q": "nothing"}).context["page"].paginator.count == 0
+    assert client.get(url, {"tenant": tenant.pk, "state": "removed"}).context["page"].paginator.count == 0
