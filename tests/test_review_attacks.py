@@ -310,3 +310,19 @@ def test_another_tenants_customer_from_the_picker_is_refused(clerk_client, tenan
         response = clerk_client.post(url, _order_form(stranger, tenant))
         assert response.status_code == 200, url
     assert not SalesOrder.objects.filter(customer=stranger).exists()
+
+
+def test_audit_entries_show_hostile_text_escaped(clerk_client, order):
+    hostile = "<img src=x onerror=alert(1)>"
+    line = order.lines.get()
+    line.inventory_id, line.description = hostile[:30], hostile
+    line.save()
+    order.description = hostile
+    order.save()
+    for url in (
+        reverse("orders:order-detail", args=[order.pk]),
+        reverse("orders:order-detail", args=[order.pk]) + "?audit=all",
+    ):
+        page = clerk_client.get(url).content.decode()
+        assert "<img src=x" not in page
+        assert "&lt;img src=x" in page
