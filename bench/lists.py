@@ -144,6 +144,7 @@ def indexes_used(lines: list[str]) -> str:
     names = re.findall(
         r'(?:USING (?:COVERING )?INDEX|Index (?:Only )?Scan(?: Backward)? using|Bitmap Index Scan on) "?(\w+)', text
     )
+    names += [f"{table} (FTS5)" for table in re.findall(r"SCAN (\w+) VIRTUAL TABLE INDEX \d+:M", text)]
     scans = [
         table
         for table in LIST_TABLES
