@@ -69,3 +69,27 @@ def test_on_a_phone_a_tenants_name_is_not_squeezed_by_its_buttons(page, tenant, 
     title = page.get_by_role("heading", name=tenant.name, level=1)
     assert title.bounding_box()["height"] < 40, "the name is on one line, not squeezed into a column beside the buttons"
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_on_a_phone_the_orders_list_can_still_be_sorted(page, tenant, order_clerk):
+    first, second = make_order(tenant, number="10000"), make_order(tenant, number="10001")
+    page.set_viewport_size(PHONE)
+    log_in(page, order_clerk.username, PASSWORD)
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.goto("/orders/")
+    sort = page.get_by_role("navigation", name="Sort the list")
+    assert sort.get_by_role("link", name="Date").get_attribute("aria-current") == "true"
+    link = sort.get_by_role("link", name="Reference")
+    box = link.bounding_box()
+    assert box["height"] >= 24 and box["width"] >= 24, "a usable tap target"
+    link.click()
+    page.wait_for_url("**sort=reference")
+    references = page.locator("table.order-list tbody td.mono a").all_inner_texts()
+    assert references == sorted([first.reference, second.reference])
+    assert (
+        page.get_by_role("navigation", name="Sort the list")
+        .get_by_role("link", name="Reference")
+        .get_attribute("aria-current")
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert page.get_by_role("navigation", name="Sort the list").count() == 0, "wide screens sort by the headers"
