@@ -150,6 +150,13 @@ class SalesOrderLineForm(BootstrapMixin, forms.ModelForm):
 class BaseLineFormSet(BaseInlineFormSet):
     default_error_messages = {"too_few_forms": "Add at least one line.", "too_many_forms": "At most %(num)d lines."}
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        # A blank first line already says what it needs (item, quantity); "Add at least one line" would contradict it.
+        if self._non_form_errors and any(form.errors for form in self.forms):
+            kept = [error for error in self._non_form_errors.as_data() if error.code != "too_few_forms"]
+            self._non_form_errors = self.error_class(kept, error_class="nonform", renderer=self.renderer)
+
     def clean(self) -> None:
         super().clean()
         if any(self.errors):
