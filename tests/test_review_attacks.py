@@ -326,3 +326,17 @@ def test_audit_entries_show_hostile_text_escaped(clerk_client, order):
         page = clerk_client.get(url).content.decode()
         assert "<img src=x" not in page
         assert "&lt;img src=x" in page
+
+
+@pytest.mark.parametrize("language", ["nb", "en-gb", ""])
+@pytest.mark.parametrize("query", ["", "Øst", '"ab"', "\u200bÆ"])
+def test_customer_names_sorted_by_each_language_with_hostile_search(viewer, tenant, language, query):
+    from tenants.models import Customer
+    from tests.conftest import logged_in
+
+    Customer.objects.create(tenant=tenant, number="77001", name="Østfold Ål", status="Active")
+    client = logged_in(viewer)
+    client.post(reverse("user-settings"), {"language": language, "time_zone": ""})
+    for sort in ("name", "-name", "number"):
+        response = client.get(reverse("tenants:customer-list"), {"sort": sort, "q": query, "tenant": tenant.pk})
+        assert response.status_code == 200
