@@ -240,7 +240,9 @@ class VismaClient:
     @property
     def _cache_key(self) -> str:
         scopes = "+".join(sorted(self.tenant.scopes))
-        where = sha256(f"{self.application.token_url}\n{self.api_host}".encode()).hexdigest()[:16]
+        where = sha256(
+            f"{self.application.client_id}\n{self.application.token_url}\n{self.api_host}".encode()
+        ).hexdigest()[:16]
         return (
             f"visma-token:{self.application.pk}:{self.tenant.tenant_id}:{scopes}:"
             f"{self.application.secret_version}:{where}"

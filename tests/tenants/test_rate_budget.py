@@ -153,3 +153,9 @@ def test_a_token_stored_by_another_process_just_before_the_lock_is_used_not_fetc
     before = sandbox.state.token_request_count()
     assert client.token() == theirs
     assert sandbox.state.token_request_count() == before
+
+
+def test_a_token_is_not_reused_after_the_client_id_changed(application, tenant):
+    before = VismaClient(tenant)._cache_key
+    application.client_id = "another-client"
+    assert VismaClient(tenant)._cache_key != before
