@@ -31,8 +31,8 @@ SECURE_HSTS_SECONDS = 0
 
 # django-q2 reads Q_CLUSTER once at import; tasks run in the calling process unless a test starts a real cluster.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+ORDER_WAKEUPS = False  # no timer threads in tests; the cluster tests turn them on
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a real cluster in a subprocess sees the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}  # noqa: F405
-ORDER_WAKEUPS = False  # no timer threads in tests; the cluster tests turn them on
