@@ -31,7 +31,8 @@ from orders.models import SalesOrder, SalesOrderLine
 from tenants.models import Customer, ServiceApplication, Tenant
 from tests.conftest import logged_in
 
-pytestmark = pytest.mark.django_db
+# Hundreds of hostile values a test: minutes on a machine whose cores other test workers share.
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(360)]
 
 TEXT = [
     "",
