@@ -23,6 +23,8 @@ NOT_PAGES = {
     "login",
     "tenants:sync-status",
     "orders:order-state",
+    "orders:order-list-states",
+    "orders:dashboard-orders",
     "orders:line-form",
     "orders:customer-options",
     "orders:inventory-options",
