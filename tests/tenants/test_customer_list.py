@@ -126,6 +126,7 @@ def test_list_pages_keep_a_fixed_number_of_queries(client, superuser, tenant, na
     )
     client.force_login(superuser)
     url = reverse("tenants:customer-list")
+    client.get(url)  # a process's first list on PostgreSQL also asks once which collations the server has
     for params in ({}, {"page": 4}, {"sort": "name", "page": 2}, {"q": "kunde 1"}, {"sort": "-tenant"}):
         with django_assert_max_num_queries(6):  # session, user, roles, tenants, count, the page
             assert client.get(url, params).status_code == 200
@@ -148,6 +149,7 @@ def test_one_tenants_list_shows_its_last_sync_in_the_same_queries(
 ):
     client.force_login(superuser)
     url = reverse("tenants:customer-list")
+    client.get(url)  # a process's first list on PostgreSQL also asks once which collations the server has
     with django_assert_max_num_queries(6):
         assert "Never synced" in client.get(url, {"tenant": tenant.pk}).content.decode()
     CustomerSync.objects.create(tenant=tenant, trigger=CustomerSync.Trigger.MANUAL, outcome="succeeded", fetched=8)
