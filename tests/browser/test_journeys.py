@@ -91,7 +91,7 @@ def test_first_day_from_registration_to_an_order_in_visma(page, django_user_mode
 
     # Sync now: progress, then the customers.
     page.get_by_role("button", name="Sync now").click()
-    page.get_by_text("Synced").wait_for()
+    page.get_by_text("Synced", exact=True).wait_for()  # not "Never synced"
     screenshot(page, "journey1-03-customers-synced")
     expected = len(sandbox.state.customers(TENANT_FULL))
     assert Customer.objects.filter(tenant=tenant).count() == expected

@@ -20,7 +20,7 @@ def test_admin_tests_the_connection_syncs_customers_and_searches_them(page, supe
     screenshot(page, "tenant-connection-verified")
 
     page.get_by_role("button", name="Sync now").click()
-    page.get_by_text("Synced").wait_for()
+    page.get_by_text("Synced", exact=True).wait_for()  # not "Never synced"
     screenshot(page, "tenant-customers-synced")
 
     first = sandbox.state.customers(str(tenant.tenant_id))[0]
