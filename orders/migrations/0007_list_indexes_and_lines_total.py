@@ -72,7 +72,9 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="salesorder",
-            index=models.Index(fields=["tenant", "state", "date", "created_at", "id"], name="order_tenant_state_by_date"),
+            index=models.Index(
+                fields=["tenant", "state", "date", "created_at", "id"], name="order_tenant_state_by_date"
+            ),
         ),
         migrations.AddIndex(
             model_name="salesorder",

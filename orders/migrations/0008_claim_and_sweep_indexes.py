@@ -5,24 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0007_list_indexes_and_lines_total'),
-        ('tenants', '0008_tenant_default_currency'),
+        ("orders", "0007_list_indexes_and_lines_total"),
+        ("tenants", "0008_tenant_default_currency"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='salesorder',
-            name='order_due',
+            model_name="salesorder",
+            name="order_due",
         ),
         migrations.AddIndex(
-            model_name='salesorder',
-            index=models.Index(fields=['state', 'next_attempt_at', 'id'], name='order_due_ids'),
+            model_name="salesorder",
+            index=models.Index(fields=["state", "next_attempt_at", "id"], name="order_due_ids"),
         ),
         migrations.AddIndex(
-            model_name='salesorder',
-            index=models.Index(fields=['tenant', 'state', 'next_attempt_at'], name='order_tenant_due'),
+            model_name="salesorder",
+            index=models.Index(fields=["tenant", "state", "next_attempt_at"], name="order_tenant_due"),
         ),
     ]

@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0008_tenant_default_currency'),
+        ("tenants", "0008_tenant_default_currency"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='customersync',
-            name='outcome',
-            field=models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('deferred', 'Deferred for the rate limit')], default='running', max_length=10),
+            model_name="customersync",
+            name="outcome",
+            field=models.CharField(
+                choices=[
+                    ("running", "Running"),
+                    ("succeeded", "Succeeded"),
+                    ("failed", "Failed"),
+                    ("deferred", "Deferred for the rate limit"),
+                ],
+                default="running",
+                max_length=10,
+            ),
         ),
     ]
