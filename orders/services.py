@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, DateTimeField, Exists, F, Max, OuterRef, Q
+from django.db.models import BooleanField, DateTimeField, F, Max, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -154,11 +154,15 @@ def fair_turn(tenant_id) -> RawSQL:
     """True when the tenant may have one more order sent now: it has fewer than ORDER_TENANT_CONCURRENCY in flight,
     or no other tenant below that share has an order waiting (then it may use every worker). Written out once in
     SQL (`_sql`): it is part of every claim, and building it with the ORM cost more than the rest of the claim."""
-    skip = settings.ORDER_TENANT_CONCURRENCY - 1
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    sending, queued = State.SUBMITTING.value, State.QUEUED.value
-    params = [tenant_id, sending, skip, tenant_id, queued, now, sending, skip]
+    params = [tenant_id, State.SUBMITTING.value, settings.ORDER_TENANT_CONCURRENCY - 1, *_waiting_params(tenant_id)]
     return RawSQL(_sql().fair_turn, params, output_field=BooleanField())  # noqa: S611 - values are parameters
+
+
+def _waiting_params(tenant_id) -> list:
+    """Parameters of `_sql().tenants_waiting`: tenants other than this one with a due order and room to send it."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    skip = settings.ORDER_TENANT_CONCURRENCY - 1
+    return [tenant_id, State.QUEUED.value, now, State.SUBMITTING.value, skip]
 
 
 @functools.cache
@@ -168,13 +172,14 @@ def _sql() -> SimpleNamespace:
     orders, tenants = quote(SalesOrder._meta.db_table), quote(Tenant._meta.db_table)
     attempts = quote(SubmissionAttempt._meta.db_table)
     busy = f"SELECT 1 FROM {orders} b WHERE b.tenant_id = {{tenant}} AND b.state = %s AND b.next_attempt_at IS NULL"  # noqa: S608
+    waiting = (
+        f"SELECT t.id FROM {tenants} t WHERE t.id <> %s AND EXISTS (SELECT 1 FROM {orders} d WHERE "  # noqa: S608
+        "d.tenant_id = t.id AND d.state = %s AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %s)) "
+        f"AND NOT EXISTS ({busy.format(tenant='t.id')} LIMIT 1 OFFSET %s)"
+    )
     return SimpleNamespace(
-        fair_turn=(
-            f"(NOT EXISTS ({busy.format(tenant='%s')} LIMIT 1 OFFSET %s) OR NOT EXISTS ("  # noqa: S608
-            f"SELECT 1 FROM {tenants} t WHERE t.id <> %s AND EXISTS (SELECT 1 FROM {orders} d WHERE "
-            "d.tenant_id = t.id AND d.state = %s AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %s)) "
-            f"AND NOT EXISTS ({busy.format(tenant='t.id')} LIMIT 1 OFFSET %s)))"
-        ),
+        tenants_waiting=waiting,
+        fair_turn=f"(NOT EXISTS ({busy.format(tenant='%s')} LIMIT 1 OFFSET %s) OR NOT EXISTS ({waiting}))",
         last_lost_answer=(
             f"SELECT MAX(a.started_at) FROM {attempts} a WHERE a.order_id = {orders}.id AND a.kind = %s "  # noqa: S608
             "AND a.outcome = %s"
@@ -187,24 +192,21 @@ def fair_turn_for(order: SalesOrder) -> bool:
     return SalesOrder.objects.filter(fair_turn(order.tenant_id), pk=order.pk).exists()
 
 
-def _tenants_waiting(share: int):
-    """Tenants with a due queued order and fewer than `share` orders in flight."""
-    due = SalesOrder.objects.filter(_due(timezone.now()), tenant=OuterRef("pk"), state=State.QUEUED)
-    busy = in_flight(OuterRef("pk")).order_by()[share - 1 : share]
-    return Tenant.objects.filter(Exists(due)).exclude(Exists(busy))
-
-
 def _not_claimed(order: SalesOrder, may_swap: bool) -> SalesOrder | None:
     """The claim failed: another worker has the order, or its tenant already has its share of workers while another
     tenant's order waits. Then that order goes first and this one is handed to a worker again."""
     if not SalesOrder.objects.filter(_due(timezone.now()), pk=order.pk, state=State.QUEUED).exists():
         return None
     transaction.on_commit(lambda: enqueue(order.pk), robust=True)
-    waiting = _tenants_waiting(settings.ORDER_TENANT_CONCURRENCY).exclude(pk=order.tenant_id).first()
-    if waiting is None or not may_swap:
+    if not may_swap:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"{_sql().tenants_waiting} LIMIT 1", _waiting_params(order.tenant_id))
+        waiting = cursor.fetchone()
+    if waiting is None:
         return None
     turn = (
-        SalesOrder.objects.filter(_due(timezone.now()), tenant=waiting, state=State.QUEUED)
+        SalesOrder.objects.filter(_due(timezone.now()), tenant_id=waiting[0], state=State.QUEUED)
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)
         .first()
