@@ -251,6 +251,18 @@ ORDER_TENANT_CONCURRENCY = env.int("ORDER_TENANT_CONCURRENCY", default=max(1, en
 # than at the sweeper's next pass; off where tasks run in the calling process (unit tests).
 ORDER_WAKEUPS = True
 
+# --- Following orders after submission ----------------------------------------------------------------------------
+# Each tenant with orders to follow asks Visma for the orders changed since the last look this often (one paged list).
+ORDER_REFRESH_MINUTES = env.int("ORDER_REFRESH_MINUTES", default=5)
+# Orders Visma completed or cancelled are followed this many days more, then no longer.
+ORDER_REFRESH_DAYS = env.int("ORDER_REFRESH_DAYS", default=30)
+# Notifications from Visma's webhooks: a burst within this many seconds makes one refresh of the tenant.
+VISMA_WEBHOOK_DEBOUNCE_SECONDS = env.int("VISMA_WEBHOOK_DEBOUNCE_SECONDS", default=5)
+# At most this many notifications a minute are taken in per tenant (per application when no tenant is named);
+# more are answered 429. Bodies larger than 64 KB are refused (413).
+VISMA_WEBHOOK_PER_MINUTE = env.int("VISMA_WEBHOOK_PER_MINUTE", default=120)
+VISMA_WEBHOOK_MAX_BYTES = 64 * 1024
+
 # --- Operations ---------------------------------------------------------------------------------------------------
 API_LOG_DAYS = env.int("API_LOG_DAYS", default=30)
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])

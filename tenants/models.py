@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from hashlib import sha256
 from urllib.parse import urlsplit
 
@@ -20,6 +21,10 @@ def default_token_url() -> str:
 
 def default_api_url() -> str:
     return settings.VISMA_API_URL
+
+
+def new_webhook_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def validate_visma_url(value: str) -> None:
@@ -49,6 +54,14 @@ class ServiceApplication(models.Model):
     api_url = models.URLField("API URL", default=default_api_url, validators=[validate_visma_url])
     token_lifetime = models.PositiveIntegerField(default=3600, help_text="Seconds, as set in the Developer Portal.")
     active = models.BooleanField(default=True)
+    webhook_token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_webhook_token,
+        editable=False,
+        help_text="The secret part of the webhook URL given to Visma; rotating it makes the old URL answer 404.",
+    )
+    webhook_token_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -117,6 +130,26 @@ class Tenant(models.Model):
     )
     unreachable_failures = models.PositiveIntegerField(default=0, help_text="Calls in a row that could not be sent.")
     unreachable_probe_at = models.DateTimeField(null=True, blank=True, help_text="When sending is tried again.")
+    order_types = models.CharField(
+        max_length=100,
+        default="SO",
+        validators=[
+            RegexValidator(
+                r"^[A-Z0-9]{1,2}(, ?[A-Z0-9]{1,2})*$",
+                "List order types of one or two capitals or digits, separated by commas, e.g. SO, SE.",
+            )
+        ],
+        help_text="Order types staff may choose, as set up in Visma, separated by commas; the first is the default.",
+    )
+    orders_seen_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="The newest lastModified read from Visma (Visma's clock)."
+    )
+    orders_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    orders_refresh_error = models.TextField(blank=True, editable=False)
+    orders_refresh_wanted_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="A refresh was asked for (webhook, staff) and not yet run."
+    )
+    last_webhook_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -132,6 +165,10 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def order_type_choices(self) -> list[str]:
+        return [part.strip() for part in self.order_types.split(",") if part.strip()] or ["SO"]
 
     @property
     def scopes(self) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from django.conf import settings
@@ -42,6 +42,8 @@ from .errors import (
     TokenRejected,
     Unauthorized,
     ValidationRejected,
+    VersionConflict,
+    VersionMissing,
     VismaError,
     VismaUnavailable,
 )
@@ -98,6 +100,21 @@ class CreatedOrder:
     order_number: str
     location: str
     request_id: str | None
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    value: list[dict]
+    next_page: str | None
+    total_count: int | None
+
+
+@dataclass(frozen=True)
+class RemoteOrder:
+    """One order as Visma has it now, with the version to send back as If-Match ("" when Visma sent none)."""
+
+    order: dict
+    etag: str
 
 
 def record_call(
@@ -377,7 +394,14 @@ class VismaClient:
 
     # --- API ------------------------------------------------------------------------------------------------------
     def _request(
-        self, method: str, path: str, *, params: dict | None = None, json_body=None, token=None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json_body=None,
+        token=None,
+        if_match: str | None = None,
     ) -> requests.Response:
         """With an explicit `token` (callers in other threads) nothing touches the cache or database, and a 401
         is raised as Unauthorized for the caller to refresh."""
@@ -394,6 +418,8 @@ class VismaClient:
             headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
             if body is not None:
                 headers["Content-Type"] = "application/json"
+            if if_match:
+                headers["If-Match"] = if_match
             started, sent_at = time.monotonic(), timezone.now()
             response = None
             try:
@@ -464,8 +490,16 @@ class VismaClient:
             )
         if status == 404:
             raise NotFound(f"Visma found nothing there: {text}", **common)
+        if status == 405:
+            raise ValidationRejected(f"Visma does not allow this for the order now: {text}", **common)
         if status == 409:
             raise ValidationRejected(f"Visma refused it as a conflict: {text}", **common)
+        if status == 412:
+            raise VersionConflict(
+                "The order was changed in Visma since the portal last read it; nothing was changed.", **common
+            )
+        if status == 428:
+            raise VersionMissing(f"Visma wanted the order's version (If-Match) and none was sent: {text}", **common)
         if status == 429:
             retry_after = _retry_after(response)
             raise RateLimited(
@@ -558,6 +592,100 @@ class VismaClient:
             if not body.get("nextPage") or not body.get("value"):
                 return orders
             page_index += 1
+
+    # Reference: GET /api/v3/SalesOrders?modifiedSince=&orderBy=&pageSize=&pageIndex= (SalesOrders_GetList_)
+    def list_sales_orders(
+        self, modified_since: datetime, page_index: int, page_size: int, order_by: str = "created asc"
+    ) -> OrderPage:
+        """One page of the tenant's orders modified since `modified_since`, a time by Visma's own clock."""
+        params = {
+            "modifiedSince": _visma_time(modified_since),
+            "orderBy": order_by,
+            "pageSize": page_size,
+            "pageIndex": page_index,
+        }
+        body = self._json(self._request("GET", "/api/v3/SalesOrders", params=params))
+        value = [order for order in body.get("value") or [] if isinstance(order, dict)]
+        return OrderPage(value=value, next_page=body.get("nextPage") or None, total_count=_int(body.get("totalCount")))
+
+    # Reference: GET /api/v3/SalesOrders/{type}/{orderId} (SalesOrders_GetItemAsync_typeorderId), ETag header
+    def get_sales_order(self, order_type: str, order_id: str, expand: tuple[str, ...] = ("Shipping",)) -> RemoteOrder:
+        params = {"expand": list(expand)} if expand else None
+        response = self._request("GET", _order_path(order_type, order_id), params=params)
+        return RemoteOrder(order=self._json(response), etag=_etag(response))
+
+    # Reference: GET /api/v3/SalesOrders/{type}/{orderId}/lines (default pageSize 1000, zero-based pageIndex)
+    def get_sales_order_lines(self, order_type: str, order_id: str, page_size: int = 1000) -> list[dict]:
+        lines, seen, page_index = [], set(), 0
+        while True:
+            params = {"pageSize": page_size, "pageIndex": page_index}
+            body = self._json(self._request("GET", _order_path(order_type, order_id) + "/lines", params=params))
+            page = [line for line in body.get("value") or [] if isinstance(line, dict)]
+            for line in page:
+                if line.get("lineId") not in seen:
+                    seen.add(line.get("lineId"))
+                    lines.append(line)
+            if not body.get("nextPage") or not page:
+                return lines
+            if len(page) < page_size:  # Visma served fewer than asked and has more: ask in the size it serves
+                page_index, page_size = len(lines) // len(page), len(page)
+            else:
+                page_index += 1
+
+    # Reference: PATCH /api/v3/SalesOrders/{type}/{orderId} (SalesOrders_Patch_typeorderId): If-Match, 202 + ETag
+    def patch_sales_order(self, order_type: str, order_id: str, body: dict, if_match: str) -> str:
+        return self._change("PATCH", _order_path(order_type, order_id), body, if_match)
+
+    # Reference: POST /api/v3/SalesOrders/{type}/{orderId}/lines (SalesOrders_AddLines_typeorderIdlines)
+    def add_sales_order_lines(self, order_type: str, order_id: str, lines: list[dict], if_match: str) -> str:
+        return self._change("POST", _order_path(order_type, order_id) + "/lines", {"lines": lines}, if_match)
+
+    # Reference: PATCH /api/v3/SalesOrders/{type}/{orderId}/lines (SalesOrders_PatchLines_typeorderIdlines)
+    def patch_sales_order_lines(self, order_type: str, order_id: str, lines: list[dict], if_match: str) -> str:
+        return self._change("PATCH", _order_path(order_type, order_id) + "/lines", {"lines": lines}, if_match)
+
+    def _change(self, method: str, path: str, body: dict, if_match: str) -> str:
+        """Send a change with the order's version; the new version Visma answers with ("" when it sent none)."""
+        if not if_match:
+            raise VersionMissing("The portal has no version of this order to send as If-Match; read it first.")
+        response = self._request(method, path, json_body=body, if_match=if_match)
+        if response.status_code not in (200, 202, 204):
+            raise OutcomeUnknown(
+                f"Visma answered HTTP {response.status_code} to a change; it may or may not have been made.",
+                request_id=request_id_of(response),
+                retryable=True,
+            )
+        return _etag(response)
+
+    # Reference: GET /api/v3/Customers/{customerId}/locations (Customers_GetCustomerLocationList_customerIdlocations)
+    def get_customer_locations(self, customer_id: str) -> list[dict]:
+        response = self._request("GET", f"/api/v3/Customers/{quote(customer_id, safe='')}/locations")
+        body = _json_or_none(response)
+        if isinstance(body, dict):  # a paged shape, should Visma ever wrap the list
+            body = body.get("value")
+        if not isinstance(body, list):
+            raise ServerError(
+                "Visma answered the delivery locations with a body that is not a list.",
+                status=response.status_code,
+                request_id=request_id_of(response),
+                retryable=True,
+            )
+        return [location for location in body if isinstance(location, dict)]
+
+
+def _order_path(order_type: str, order_id: str) -> str:
+    return f"/api/v3/SalesOrders/{quote(order_type, safe='')}/{quote(order_id, safe='')}"
+
+
+def _etag(response: requests.Response) -> str:
+    """The ETag exactly as sent (an opaque version, quotes and all), or "" when Visma sent none or an unusable one."""
+    value = (response.headers.get("ETag") or "").strip()
+    return value if 0 < len(value) <= 200 and value.isprintable() else ""
+
+
+def _visma_time(moment: datetime) -> str:
+    """A time for Visma's query strings: UTC with its fraction of a second (Visma's lastModified has one)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def encode_json(payload) -> bytes:

@@ -56,6 +56,14 @@ class ServerError(VismaError):
     pass
 
 
+class VersionConflict(VismaError):
+    """412: the order changed in Visma since the version sent as If-Match was read. Nothing was changed."""
+
+
+class VersionMissing(VismaError):
+    """428: Visma wanted an If-Match header and none was sent: a bug in the portal, never retried."""
+
+
 class Refused(VismaError):
     """The portal refused to make the call (deactivated, host not allowed, secret not re-entered): nothing was sent."""
 
