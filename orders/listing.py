@@ -117,7 +117,7 @@ def filtered(filters: Filters) -> QuerySet:
 
 
 def state_counts(orders: QuerySet) -> dict[str, int]:
-    return dict(orders.order_by().values_list("state").annotate(n=Count("pk")))
+    return dict(orders.order_by().values_list("state").annotate(n=Count("*")))
 
 
 def page_rows() -> QuerySet:
