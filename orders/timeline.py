@@ -1,4 +1,5 @@
-"""The order's timeline beyond Visma's answers: staff editing and (re)submitting the order, and what it counts."""
+"""The order's timeline beyond Visma's answers: staff editing and (re)submitting the order, the changes they asked
+for in Visma and how each went, and what it counts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from .models import SalesOrder, SubmissionAttempt
 
 EDIT = "edit"
 QUEUE = "queue"
+CHANGE = "change"
 VISMA_KINDS = ("post", "lookup")
 
 
@@ -16,6 +18,20 @@ def record(order: SalesOrder, kind: str, outcome: str, actor) -> None:
     if actor is None or not getattr(actor, "is_authenticated", False):
         return
     SubmissionAttempt.objects.create(order=order, kind=kind, outcome=outcome, actor=actor)
+
+
+def record_change(change, outcome: str, message: str, *, actor=None, status=None) -> None:
+    """A row for a change of the order in Visma: asked for, looked up, applied, refused... Each row names who asked
+    for the change (or `actor`, who decided about it), also when a worker writes it."""
+    SubmissionAttempt.objects.create(
+        order_id=change.order_id,
+        kind=CHANGE,
+        outcome=outcome,
+        message=message[:2000],
+        status=status,
+        request_id=change.request_id or "",
+        actor_id=actor.pk if actor is not None else change.created_by_id,
+    )
 
 
 @dataclass(frozen=True)

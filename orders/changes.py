@@ -1,0 +1,779 @@
+"""Changing an order Visma has: hold, release, cancel, its details, its lines. Exactly once, never over a change
+someone made in Visma meanwhile.
+
+Every change carries the ETag of the version staff saw as If-Match, so Visma refuses it (412) when the order changed
+since; the portal then re-reads the order and shows staff what Visma has now next to what they wanted. A change is
+queued and sent by a worker that claims it with one conditional UPDATE, like an order's POST. When Visma's answer is
+lost the order is read before anything is sent again: a PATCH that shows in Visma is applied; one that does not, with
+the ETag unchanged, can be sent again with the same If-Match (a late first one makes the repeat a 412). Adding lines
+has no If-Match protection in Visma's API, so lines that may have been added are only looked for, never sent again,
+until ORDER_RESEND_AFTER_SECONDS after the lost send, exactly as an order's lost POST.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from core.audit import record_update
+from core.exact_json import plain
+from tenants.visma import (
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    RemoteOrder,
+    VersionConflict,
+    VersionMissing,
+    VismaClient,
+    VismaError,
+    VismaUnavailable,
+    remote_text,
+)
+
+from . import services, timeline
+from .models import OrderChange, SalesOrder
+
+logger = logging.getLogger(__name__)
+Kind = OrderChange.Kind
+State = OrderChange.State
+
+CLOSED_STATUSES = ("Shipping", "Completed", "Cancelled")  # Visma takes no more changes
+STATUS_WANTED = {Kind.HOLD: "Hold", Kind.RELEASE: "Open", Kind.CANCEL: "Cancelled"}
+ONLY_FROM = {Kind.HOLD: "Open", Kind.RELEASE: "Hold"}
+LINE_KINDS = (Kind.ADD_LINES, Kind.CHANGE_LINES)
+READ_EXPAND = ("Shipping", "Note")  # Visma leaves the note out unless asked for
+EDIT_FIELDS = {"description": "description", "note": "note", "request_on": "requestOn"}
+
+# What staff are told each change does, before they confirm it.
+EFFECTS = {
+    Kind.HOLD: "Visma keeps the order from being processed (picked, shipped, invoiced) until it is released.",
+    Kind.RELEASE: "Visma takes the order off hold, so it can be picked, shipped and invoiced again.",
+    Kind.CANCEL: "Visma cancels the order: it will not be shipped or invoiced, and it cannot be reopened from here.",
+}
+
+
+class ChangeRefused(Exception):
+    """The change was not queued; the message says why, for staff."""
+
+
+# --- asking for a change ------------------------------------------------------------------------------------------
+def allowed_kinds(order: SalesOrder) -> list[str]:
+    """The changes Visma takes for the order in its status as last read (none before the status is known)."""
+    if order.state != SalesOrder.State.SUBMITTED or not order.visma_number or not order.visma_status:
+        return []
+    if order.visma_status in CLOSED_STATUSES:
+        return []
+    return [kind for kind in Kind.values if ONLY_FROM.get(kind, order.visma_status) == order.visma_status]
+
+
+def open_change(order: SalesOrder) -> OrderChange | None:
+    return order.changes.filter(state__in=(State.QUEUED, State.SENDING)).first()
+
+
+def request_change(order: SalesOrder, kind: str, wanted=None, user=None, *, seen_version: str = "") -> OrderChange:
+    """Queue a change of the order in Visma, sent after commit by a worker. `wanted`: the new details (edit: a dict
+    of description/note/request_on), the lines to add (dicts of inventory_id, quantity, unit_price, description) or
+    the lines to change (dicts of line_id and the new quantity/unit_price/description). `seen_version`: the ETag the
+    page staff acted on carried; when the portal has read another version since, nothing is queued."""
+    if kind not in Kind.values:
+        raise ChangeRefused("There is no such change.")
+    if order.state != SalesOrder.State.SUBMITTED or not order.visma_number:
+        raise ChangeRefused("The order is not in Visma yet, so there is nothing to change there.")
+    if blocker := services.send_blocker(order):
+        raise ChangeRefused(blocker)
+    if seen_version and order.visma_etag and seen_version != order.visma_etag:
+        raise ChangeRefused(
+            "The order was read from Visma again since this page was opened, and Visma's version differs. Look at "
+            "what Visma has now and make the change again."
+        )
+    if open_change(order) is not None:
+        raise ChangeRefused(OPEN_CHANGE)
+    if not order.visma_etag or not order.visma_status:
+        read_now(order)
+    _refuse_unless_allowed(order, kind)
+    body = build_body(order, kind, wanted)
+    return _queue(order, kind, body, order.visma_etag, user)
+
+
+OPEN_CHANGE = "Another change of this order is still being sent to Visma; wait until it is done."
+
+
+def try_again(change: OrderChange, user=None) -> OrderChange:
+    """A change Visma refused because the order changed meanwhile, asked for again on the version just read."""
+    order = change.order
+    if change.state != State.CONFLICT or change.finished_at is not None:
+        raise ChangeRefused("This change is not waiting for a decision.")
+    if order.state != SalesOrder.State.SUBMITTED or not order.visma_number:
+        raise ChangeRefused("The order is not in Visma.")
+    if blocker := services.send_blocker(order):
+        raise ChangeRefused(blocker)
+    if open_change(order) is not None:
+        raise ChangeRefused(OPEN_CHANGE)
+    if not order.visma_etag:
+        read_now(order)
+    _refuse_unless_allowed(order, change.kind)
+    with transaction.atomic():
+        if not OrderChange.objects.filter(pk=change.pk, state=State.CONFLICT, finished_at=None).update(
+            finished_at=timezone.now()
+        ):
+            raise ChangeRefused("This change is not waiting for a decision.")
+        return _queue(order, change.kind, change.body, order.visma_etag, user, again=True)
+
+
+def drop(change: OrderChange, user=None) -> bool:
+    """Staff leave Visma's version as it is: the change that met it is closed, nothing is sent."""
+    dropped = OrderChange.objects.filter(pk=change.pk, state=State.CONFLICT, finished_at=None).update(
+        finished_at=timezone.now()
+    )
+    if dropped:
+        timeline.record_change(change, "dropped", describe(change), actor=user)
+    return bool(dropped)
+
+
+def _refuse_unless_allowed(order: SalesOrder, kind: str) -> None:
+    status = order.visma_status or "unknown"
+    if status in CLOSED_STATUSES:
+        raise ChangeRefused(f"Visma has the order as {status}: it takes no more changes.")
+    if kind in ONLY_FROM and ONLY_FROM[kind] != status:
+        raise ChangeRefused(
+            f"Visma has the order as {status}; it can only be {_verb(kind)} when it is {ONLY_FROM[kind]}."
+        )
+
+
+def _verb(kind: str) -> str:
+    return {Kind.HOLD: "put on hold", Kind.RELEASE: "released"}.get(kind, "changed")
+
+
+def _queue(order, kind, body, if_match, user, *, again: bool = False) -> OrderChange:
+    try:
+        with transaction.atomic():
+            change = OrderChange.objects.create(
+                order=order, kind=kind, body=body, if_match=if_match, created_by=user, next_attempt_at=timezone.now()
+            )
+    except IntegrityError:  # another request queued one between the check and the insert
+        raise ChangeRefused(OPEN_CHANGE) from None
+    timeline.record_change(change, "tried again" if again else "requested", describe(change))
+    transaction.on_commit(lambda: enqueue(change.pk), robust=True)
+    return change
+
+
+def enqueue(change_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(
+        "orders.tasks.apply_order_change",
+        change_id,
+        task_name=f"order-change-{change_id}",
+        group="order-changes",
+        save=False,
+    )
+
+
+def read_now(order: SalesOrder) -> None:
+    """Read the order from Visma for staff waiting on the page (its version, status and lines)."""
+    client = VismaClient(order.tenant, for_staff=True, budget=settings.ORDER_TASK_BUDGET_SECONDS)
+    try:
+        snapshot = _read(client, order, with_lines=True)
+    except NotFound:
+        raise ChangeRefused(f"Visma does not have {order.visma_label} (any more).") from None
+    except VismaError as exc:
+        raise ChangeRefused(f"The order could not be read from Visma just now ({exc}). Try again.") from None
+    _remember(order, snapshot)
+
+
+# --- the bodies Visma gets ----------------------------------------------------------------------------------------
+def build_body(order: SalesOrder, kind: str, wanted) -> dict:
+    if kind in STATUS_WANTED:
+        return {"status": STATUS_WANTED[kind]}  # Visma takes no other field with a status
+    if kind == Kind.EDIT:
+        return _edit_body(order, wanted or {})
+    if kind == Kind.ADD_LINES:
+        lines = [_new_line(line) for line in wanted or []]
+        if not lines:
+            raise ChangeRefused("Give at least one line to add.")
+        return {"lines": lines}
+    return {"lines": _changed_lines(order, wanted or [])}
+
+
+def _edit_body(order: SalesOrder, wanted: dict) -> dict:
+    body = {}
+    for name, field in EDIT_FIELDS.items():
+        if name not in wanted:
+            continue
+        new, old = wanted[name], getattr(order, name)
+        if name == "request_on":
+            if new is None or new == old:
+                continue
+            body[field] = _date_time(new)
+        elif (new or "") != (old or ""):
+            body[field] = new or ""
+    if not body:
+        raise ChangeRefused("Nothing was changed: the description, note and requested date are as they were.")
+    return body
+
+
+def _date_time(day: date) -> str:
+    """A date as Visma's date-time fields take it: midnight, no offset."""
+    return f"{day.isoformat()}T00:00:00"
+
+
+def _new_line(line: dict) -> dict:
+    """NewSalesOrderLineDto, written as the order's POST writes its lines."""
+    data: dict = {"inventoryId": line["inventory_id"], "quantity": line["quantity"]}
+    if line.get("unit_price") is not None:
+        data["unitPrice"] = line["unit_price"]
+        data["hasManualPrice"] = True
+    if line.get("description"):
+        data["description"] = line["description"]
+    return data
+
+
+def _changed_lines(order: SalesOrder, wanted: list[dict]) -> list[dict]:
+    """PatchSalesOrderLineDto for each line of Visma's whose quantity, price or description staff changed."""
+    current = {line["lineId"]: line for line in visma_lines(order)}
+    lines = []
+    for line in wanted:
+        have = current.get(line["line_id"])
+        if have is None:
+            raise ChangeRefused(f"Line {line['line_id']} is not a line of this order in Visma.")
+        patch: dict = {}
+        if line.get("quantity") is not None and _number(line["quantity"]) != _number(have["quantity"]):
+            patch["quantity"] = line["quantity"]
+        if line.get("unit_price") is not None and _number(line["unit_price"]) != _number(have["unitPrice"]):
+            patch["unitPrice"] = line["unit_price"]
+            patch["hasManualPrice"] = True
+        if "description" in line and (line["description"] or "") != (have["description"] or ""):
+            patch["description"] = line["description"] or ""
+        if patch:
+            lines.append({"lineId": have["lineId"], **patch})
+    if not lines:
+        raise ChangeRefused("Nothing was changed: every line's quantity, price and description are as they were.")
+    return lines
+
+
+def visma_lines(order: SalesOrder) -> list[dict]:
+    """Visma's lines of the order as last read: lineId, inventoryId, description, quantity, unitPrice."""
+    return [_line_row(line) for line in order.visma_lines or [] if isinstance(line, dict)]
+
+
+def _line_row(line: dict) -> dict:
+    """One of Visma's lines (SalesOrderLineDto, or a row already in this shape) in the shape the portal keeps."""
+    inventory = line.get("inventory")
+    item = inventory.get("id") if isinstance(inventory, dict) else line.get("inventoryId")
+    return {
+        "lineId": line.get("lineId"),
+        "inventoryId": item or "",
+        "description": line.get("description") or "",
+        "quantity": line.get("quantity"),
+        "unitPrice": line.get("unitPrice"),
+    }
+
+
+def _number(value) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def describe(change: OrderChange) -> str:
+    """The change in a few words, for the timeline and the list of changes."""
+    body = change.body or {}
+    if change.kind in STATUS_WANTED:
+        return change.get_kind_display()
+    if change.kind == Kind.EDIT:
+        names = {"description": "description", "note": "note", "requestOn": "requested date"}
+        return "Change " + ", ".join(names[key] for key in body if key in names)
+    if change.kind == Kind.ADD_LINES:
+        items = ", ".join(f"{line.get('inventoryId')} x {_shown(line.get('quantity'))}" for line in body["lines"])
+        return f"Add {_lines(len(body['lines']))}: {items}"
+    return f"Change {_lines(len(body.get('lines') or []))}"
+
+
+def _lines(count: int) -> str:
+    return f"{count} line{'s' if count != 1 else ''}"
+
+
+def _shown(value) -> str:
+    number = _number(value)
+    return plain(number) if number is not None else str(value)
+
+
+# --- sending it ---------------------------------------------------------------------------------------------------
+def apply_change(change_id: int) -> OrderChange | None:
+    """Send one queued, due change to Visma, exactly once; a change whose last send lost its answer is looked up
+    in Visma first. None when it was not due or another worker has it."""
+    change = _read_due(change_id)
+    if change is None:
+        return None
+    order = change.order
+    looking = change.outcome_unknown_at is not None
+    if blocker := services.send_blocker(order):
+        if not _claim(change, sends=False):
+            return None
+        return _fail(change, VismaError(f"Not sent: {blocker}"))
+    client = VismaClient(order.tenant, budget=settings.ORDER_TASK_BUDGET_SECONDS)
+    known = None
+    if change.kind == Kind.ADD_LINES and not looking:
+        # The lines Visma has before ours go out: after a lost answer, lines that are not among them may be ours.
+        try:
+            known = [line["lineId"] for line in map(_line_row, client.get_sales_order_lines(*_key(order)))]
+        except VismaError as exc:
+            return _wait(change, exc)
+    if not _claim(change, sends=not looking, known_line_ids=known):
+        return None
+    if looking:
+        return _after_lost_answer(change, client, sent=False)
+    return _send(change, client)
+
+
+def _read_due(change_id: int) -> OrderChange | None:
+    now = timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    found = OrderChange.objects.select_related("order__tenant__application", "order__customer", "created_by").filter(
+        due, pk=change_id, state=State.QUEUED
+    )
+    return found.first()
+
+
+def _claim(change: OrderChange, *, sends: bool, known_line_ids: list | None = None) -> bool:
+    """queued -> sending, if nobody claimed it since it was read (every claim moves attempt_started_at). `sends`:
+    this run sends it right away, so the attempt is counted in the same UPDATE."""
+    now = timezone.now()
+    started = (
+        Q(attempt_started_at=change.attempt_started_at) if change.attempt_started_at else Q(attempt_started_at=None)
+    )
+    fields: dict = {"state": State.SENDING, "attempt_started_at": now, "next_attempt_at": None}
+    if sends:
+        fields["attempts"] = F("attempts") + 1
+    if known_line_ids is not None:
+        fields["known_line_ids"] = known_line_ids
+    claimed = OrderChange.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), started, pk=change.pk, state=State.QUEUED
+    ).update(**fields)
+    if claimed:
+        change.state, change.attempt_started_at, change.next_attempt_at = State.SENDING, now, None
+        change.attempts += 1 if sends else 0
+        if known_line_ids is not None:
+            change.known_line_ids = known_line_ids
+    return bool(claimed)
+
+
+def _send(change: OrderChange, client: VismaClient) -> OrderChange:
+    """One send with If-Match; the attempt is already counted."""
+    order = change.order
+    sent_at = timezone.now()
+    try:
+        etag = _call(change, client)
+    except VersionConflict as exc:
+        if change.outcome_unknown_at is not None:  # maybe our own earlier send, committed late: look
+            return _settle_by_looking(change, client, exc)
+        return _conflict(change, client, exc)
+    except VersionMissing as exc:
+        logger.error("Order change %s of %s was sent without If-Match (Visma answered 428)", change.pk, order)
+        return _fail(change, exc)
+    except OutcomeUnknown as exc:
+        OrderChange.objects.filter(pk=change.pk).update(outcome_unknown_at=sent_at, request_id=exc.request_id or "")
+        change.outcome_unknown_at = sent_at
+        timeline.record_change(change, "answer lost", f"{describe(change)}: {exc}", status=exc.status)
+        return _after_lost_answer(change, client, sent=True)
+    except RateLimited as exc:  # also Throttled: nothing was done
+        return _requeue(change, str(exc), delay=exc.retry_after, give_back=True)
+    except VismaUnavailable as exc:
+        return _requeue(change, str(exc), give_back=True)
+    except VismaError as exc:
+        return _fail(change, exc)
+    return _applied(change, client, etag=etag)
+
+
+def _call(change: OrderChange, client: VismaClient) -> str:
+    order_type, number = _key(change.order)
+    if change.kind == Kind.ADD_LINES:
+        return client.add_sales_order_lines(order_type, number, change.body["lines"], change.if_match)
+    if change.kind == Kind.CHANGE_LINES:
+        return client.patch_sales_order_lines(order_type, number, change.body["lines"], change.if_match)
+    return client.patch_sales_order(order_type, number, change.body, change.if_match)
+
+
+def _key(order: SalesOrder) -> tuple[str, str]:
+    return order.visma_type or order.order_type, order.visma_number
+
+
+# --- after a lost answer ------------------------------------------------------------------------------------------
+APPLIED, CHANGED, ABSENT = "applied", "changed", "absent"
+
+
+def _after_lost_answer(change: OrderChange, client: VismaClient, *, sent: bool) -> OrderChange:
+    """Read the order, then: applied, a conflict, look again later (lines), or send again. `sent`: this run's
+    send lost its answer (its attempt stays counted); otherwise this run only came to look."""
+    try:
+        verdict, snapshot = _look(change, client)
+    except VismaError as exc:
+        delay = exc.retry_after if isinstance(exc, RateLimited) else None
+        return _requeue(
+            change, f"Visma's answer was lost and the order could not be read ({exc})", delay=delay, give_back=not sent
+        )
+    if verdict == APPLIED:
+        return _applied(change, client, snapshot=snapshot)
+    if verdict == CHANGED:
+        return _conflict(change, client, None, snapshot=snapshot)
+    if change.kind == Kind.ADD_LINES:
+        resend_at = change.outcome_unknown_at + timedelta(seconds=settings.ORDER_RESEND_AFTER_SECONDS)
+        if resend_at > timezone.now() or sent:
+            return _look_again_later(change, resend_at, give_back=not sent)
+    if sent:  # the ETag is still the one sent: nothing happened yet, and the same If-Match keeps a repeat safe
+        return _requeue(change, "Visma's answer was lost and the order is unchanged in Visma; sending it again")
+    if change.attempts >= settings.ORDER_MAX_ATTEMPTS:
+        return _fail(change, VismaError(f"Gave up after {change.attempts} attempts: {_not_there(change)}."))
+    OrderChange.objects.filter(pk=change.pk).update(attempts=F("attempts") + 1)
+    change.attempts += 1
+    return _send(change, client)
+
+
+def _not_there(change: OrderChange) -> str:
+    if change.kind == Kind.ADD_LINES:
+        return "Visma did not confirm the lines and they are not on the order in Visma"
+    return "Visma did not confirm the change and the order does not show it"
+
+
+def _settle_by_looking(change: OrderChange, client: VismaClient, conflict: VersionConflict) -> OrderChange:
+    """A 412 after an earlier send lost its answer: that send may have made it. Applied if Visma shows it."""
+    try:
+        verdict, snapshot = _look(change, client)
+    except VismaError:
+        return _conflict(change, client, conflict)
+    if verdict == APPLIED:
+        return _applied(change, client, snapshot=snapshot)
+    return _conflict(change, client, conflict, snapshot=snapshot)
+
+
+def _look(change: OrderChange, client: VismaClient) -> tuple[str, dict]:
+    """What Visma's order says of the change: APPLIED, CHANGED (someone else changed it), or ABSENT."""
+    snapshot = _read(client, change.order, with_lines=change.kind in LINE_KINDS)
+    timeline.record_change(change, "looked up", describe(change))
+    if change.kind == Kind.ADD_LINES:
+        matched = _our_new_lines(change, snapshot["lines"])
+        if matched == len(change.body["lines"]):
+            return APPLIED, snapshot
+        return (CHANGED if matched else ABSENT), snapshot
+    if shows_wanted(change, snapshot):
+        return APPLIED, snapshot
+    if not snapshot["etag"] or snapshot["etag"] == change.if_match:
+        return ABSENT, snapshot
+    return CHANGED, snapshot
+
+
+def shows_wanted(change: OrderChange, snapshot: dict) -> bool:
+    """Whether Visma's order (as read into `snapshot`) has what the change asked for."""
+    body = change.body
+    if change.kind in STATUS_WANTED:
+        return snapshot["status"] == body["status"]
+    if change.kind == Kind.EDIT:
+        for field in ("description", "note"):
+            if field in body and (snapshot[field] or "") != (body[field] or ""):
+                return False
+        return "requestOn" not in body or snapshot["requestOn"] == body["requestOn"][:10]
+    if change.kind == Kind.CHANGE_LINES:
+        lines = {line["lineId"]: line for line in snapshot.get("lines") or []}
+        for wanted in body["lines"]:
+            have = lines.get(wanted["lineId"])
+            if have is None:
+                return False
+            for field in ("quantity", "unitPrice"):
+                if field in wanted and _number(wanted[field]) != _number(have[field]):
+                    return False
+            if "description" in wanted and (wanted["description"] or "") != (have["description"] or ""):
+                return False
+        return True
+    return _our_new_lines(change, snapshot.get("lines") or []) == len(body["lines"])
+
+
+def _our_new_lines(change: OrderChange, lines: list[dict]) -> int:
+    """How many of the lines the change adds are on the order among lines Visma did not have before it was sent,
+    matched by item and quantity, each new line counted once."""
+    known = set(change.known_line_ids or [])
+    new = [line for line in lines if line["lineId"] not in known]
+    matched = 0
+    for ours in change.body["lines"]:
+        hit = next(
+            (
+                line
+                for line in new
+                if line["inventoryId"] == ours["inventoryId"] and _number(line["quantity"]) == _number(ours["quantity"])
+            ),
+            None,
+        )
+        if hit is not None:
+            new.remove(hit)
+            matched += 1
+    return matched
+
+
+def _look_again_later(change: OrderChange, resend_at: datetime, *, give_back: bool) -> OrderChange:
+    """The lines are not in Visma yet, and it is too soon to send them again: look again, sooner at first."""
+    now = timezone.now()
+    sent_ago = (now - change.outcome_unknown_at).total_seconds()
+    delay = min(max(settings.ORDER_BACKOFF_SECONDS, sent_ago / 2), (resend_at - now).total_seconds())
+    next_look = now + timedelta(seconds=max(1.0, delay))
+    message = (
+        f"Visma's answer was lost and the lines are not on the order in Visma yet. Looking again at "
+        f"{timezone.localtime(next_look):%H:%M:%S}; they are not sent again before "
+        f"{timezone.localtime(resend_at):%H:%M:%S}, in case Visma is still adding them."
+    )
+    return _back_to_queue(change, next_look, message, give_back=give_back)
+
+
+# --- outcomes -----------------------------------------------------------------------------------------------------
+def _applied(change: OrderChange, client: VismaClient, *, etag: str = "", snapshot: dict | None = None) -> OrderChange:
+    """Visma made the change: the order's Visma fields are read again (the new version among them)."""
+    order = change.order
+    if snapshot is None:
+        try:
+            snapshot = _read(client, order, with_lines=change.kind in LINE_KINDS)
+        except VismaError as exc:
+            logger.info("Order %s could not be read after change %s: %s", order, change.pk, exc)
+    finished = _finish(change, State.APPLIED, last_error="", last_error_status=None)
+    if not finished:
+        return change
+    before = order.visma_status
+    if snapshot is not None:
+        _remember(order, snapshot)
+    elif etag:
+        SalesOrder.objects.filter(pk=order.pk).update(visma_etag=etag)
+        order.visma_etag = etag
+    updates = {}
+    if change.kind == Kind.EDIT:
+        updates = _edited_fields(order, change.body)
+    if order.visma_status != before:
+        updates["visma_status"] = (before, order.visma_status)
+    if updates:
+        record_update(order, updates, actor=change.created_by)
+    timeline.record_change(change, "applied", describe(change), status=202 if etag else None)
+    return change
+
+
+def _edited_fields(order: SalesOrder, body: dict) -> dict:
+    """The portal's copy of the details follows what Visma now has; returns what changed, for the audit trail."""
+    changed = {}
+    for name, field in EDIT_FIELDS.items():
+        if field not in body:
+            continue
+        new = date.fromisoformat(body[field][:10]) if name == "request_on" else body[field]
+        old = getattr(order, name)
+        if new != old:
+            changed[name] = (old, new)
+            setattr(order, name, new)
+    if changed:
+        SalesOrder.objects.filter(pk=order.pk).update(**{name: new for name, (_, new) in changed.items()})
+    return changed
+
+
+def _conflict(
+    change: OrderChange, client: VismaClient, exc: VismaError | None, *, snapshot: dict | None = None
+) -> OrderChange:
+    """The order changed in Visma since staff saw it: read what it has now and show it; nothing is overwritten."""
+    if snapshot is None:
+        try:
+            snapshot = _read(client, change.order, with_lines=True)
+        except VismaError as read_error:
+            snapshot = {"unread": f"Visma's current version could not be read: {read_error}"}
+    if "unread" not in snapshot:
+        _remember(change.order, snapshot)
+    message = str(exc) if exc else "The order was changed in Visma since the portal last read it; nothing was changed."
+    updated = OrderChange.objects.filter(pk=change.pk, state=State.SENDING).update(
+        state=State.CONFLICT,
+        conflict=_jsonable(snapshot),
+        last_error=message,
+        last_error_status=exc.status if exc else None,
+        request_id=(exc.request_id if exc else "") or "",
+        next_attempt_at=None,
+    )
+    change.refresh_from_db()
+    if updated:
+        record_update(change, {"state": (State.SENDING, State.CONFLICT)})
+        timeline.record_change(change, "conflict", f"{describe(change)}: {message}", status=412 if exc else None)
+    return change
+
+
+def _fail(change: OrderChange, exc: VismaError) -> OrderChange:
+    message = str(exc)
+    if exc.field_errors:
+        message += " " + "; ".join(
+            f"{field}: {' '.join(map(str, errors))}" for field, errors in exc.field_errors.items()
+        )
+    elif exc.details:
+        message += " " + "; ".join(str(d.get("message", d)) if isinstance(d, dict) else str(d) for d in exc.details)
+    if _finish(change, State.FAILED, last_error=message, last_error_status=exc.status, request_id=exc.request_id or ""):
+        timeline.record_change(change, "failed", f"{describe(change)}: {message}", status=exc.status)
+    return change
+
+
+def _finish(change: OrderChange, state: str, **fields) -> bool:
+    now = timezone.now()
+    finished = OrderChange.objects.filter(pk=change.pk, state=State.SENDING).update(
+        state=state, finished_at=now, next_attempt_at=None, **fields
+    )
+    change.refresh_from_db()
+    if finished:
+        record_update(change, {"state": (State.SENDING, state)})
+    return bool(finished)
+
+
+def _requeue(change: OrderChange, message: str, *, delay: int | None = None, give_back: bool = False):
+    """Back to the queue for a later attempt. `give_back`: nothing was sent, so the attempt is not used."""
+    if not give_back and change.attempts >= settings.ORDER_MAX_ATTEMPTS:
+        return _fail(change, VismaError(f"Gave up after {change.attempts} attempts. {message}."))
+    wait = delay if delay is not None else services._backoff(change.attempts)
+    return _back_to_queue(change, timezone.now() + timedelta(seconds=wait), message, give_back=give_back)
+
+
+def _back_to_queue(change: OrderChange, when: datetime, message: str, *, give_back: bool) -> OrderChange:
+    OrderChange.objects.filter(pk=change.pk, state=State.SENDING).update(
+        state=State.QUEUED,
+        next_attempt_at=when,
+        attempts=F("attempts") - 1 if give_back else F("attempts"),
+        last_error=message,
+    )
+    change.refresh_from_db()
+    return change
+
+
+def _wait(change: OrderChange, exc: VismaError) -> OrderChange:
+    """Visma could not be asked before anything was sent: the change waits, still queued, unclaimed."""
+    delay = exc.retry_after if isinstance(exc, RateLimited) else services._backoff(max(1, change.attempts))
+    OrderChange.objects.filter(pk=change.pk, state=State.QUEUED).update(
+        next_attempt_at=timezone.now() + timedelta(seconds=delay), last_error=str(exc)
+    )
+    change.refresh_from_db()
+    return change
+
+
+# --- reading Visma's order ----------------------------------------------------------------------------------------
+def _read(client: VismaClient, order: SalesOrder, *, with_lines: bool) -> dict:
+    remote = client.get_sales_order(*_key(order), expand=READ_EXPAND)
+    lines = client.get_sales_order_lines(*_key(order)) if with_lines else None
+    return snapshot_of(remote, lines)
+
+
+def snapshot_of(remote: RemoteOrder, lines: list[dict] | None) -> dict:
+    """What the portal keeps of Visma's order: its version, status, details, totals and (when read) lines."""
+    order = remote.order
+    status = order.get("status")
+    word = status.get("description") if isinstance(status, dict) else status
+    totals = order.get("totals") if isinstance(order.get("totals"), dict) else {}
+    shipping = order.get("shipping") if isinstance(order.get("shipping"), dict) else {}
+    snapshot = {
+        "etag": remote.etag,
+        "status": remote_text.clean(word or "", limit=20),
+        "description": _text(order.get("description")),
+        "note": _text(order.get("note")),
+        "requestOn": _text(order.get("requestOn"))[:10],
+        "lastModified": _text(order.get("lastModified")),
+        "orderTotal": _plain_number(totals.get("orderTotal")),
+        "taxTotal": _plain_number(totals.get("taxTotal")),
+        "currency": remote_text.clean(order.get("currencyId") or "", limit=5),
+        "shippingDate": _text(shipping.get("scheduledDate"))[:10],
+    }
+    if lines is not None:
+        snapshot["lines"] = [_jsonable(_line_row(line)) for line in lines]
+    return snapshot
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _plain_number(value) -> str | None:
+    number = _number(value)
+    return plain(number) if number is not None else None
+
+
+def _jsonable(value):
+    """Numbers as Visma sent them (ints and floats), Decimals written out: for JSON fields without an exact encoder."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _remember(order: SalesOrder, snapshot: dict) -> None:
+    """The order's Visma fields from a fresh read."""
+    now = timezone.now()
+    modified = parse_datetime(snapshot["lastModified"]) if snapshot["lastModified"] else None
+    if modified is not None and timezone.is_naive(modified):
+        modified = modified.replace(tzinfo=UTC)  # Visma's times without an offset are UTC
+    fields = {
+        "visma_status": snapshot["status"],
+        "visma_order_total": _number(snapshot["orderTotal"]),
+        "visma_tax_total": _number(snapshot["taxTotal"]),
+        "visma_currency": snapshot["currency"],
+        "visma_shipping_date": _date(snapshot["shippingDate"]),
+        "visma_last_modified": modified,
+        "visma_etag": snapshot["etag"][:200],
+        "visma_refreshed_at": now,
+    }
+    if "lines" in snapshot:
+        fields["visma_lines"] = snapshot["lines"]
+        fields["visma_lines_read_for"] = modified
+    if snapshot["status"] in ("Completed", "Cancelled") and order.visma_closed_at is None:
+        fields["visma_closed_at"] = now
+    SalesOrder.objects.filter(pk=order.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(order, name, value)
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+# --- the sweeper --------------------------------------------------------------------------------------------------
+@dataclass
+class SweepResult:
+    enqueued: int = 0
+    looked_up: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.enqueued} changes enqueued, {self.looked_up} looked up after a stopped worker"
+
+
+def sweep() -> str:
+    """Every minute, from the orders' sweeper: changes stuck in sending past the task timeout (a worker stopped,
+    perhaps mid-request) are looked up in Visma before anything is sent again; due queued changes are enqueued."""
+    result = SweepResult()
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.Q_CLUSTER["timeout"] + 30)
+    for change in OrderChange.objects.filter(state=State.SENDING, attempt_started_at__lt=stale)[:100]:
+        unknown_since = max(filter(None, [change.outcome_unknown_at, change.attempt_started_at]))
+        moved = OrderChange.objects.filter(
+            pk=change.pk, state=State.SENDING, attempt_started_at=change.attempt_started_at
+        ).update(
+            state=State.QUEUED,
+            next_attempt_at=now,
+            outcome_unknown_at=unknown_since,
+            last_error="The worker stopped before Visma answered; the order is read in Visma before anything is "
+            "sent again.",
+        )
+        result.looked_up += moved
+    due = OrderChange.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), state=State.QUEUED
+    ).order_by("next_attempt_at", "pk")
+    for change_id in list(due.values_list("pk", flat=True)[:500]):
+        enqueue(change_id)
+        result.enqueued += 1
+    return str(result)
