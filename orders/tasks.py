@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import services
+from . import changes, services
 
 
 def submit_order(order_id: int) -> str:
@@ -11,7 +11,12 @@ def submit_order(order_id: int) -> str:
 
 
 def sweep_orders() -> str:
-    return services.sweep()
+    return f"{services.sweep()}; {changes.sweep()}"
+
+
+def apply_order_change(change_id: int) -> str:
+    change = changes.apply_change(change_id)
+    return "already claimed or not due" if change is None else f"{change}: {change.state}"
 
 
 def enqueue_orders(order_ids: list[int]) -> int:
