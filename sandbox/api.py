@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from . import schema, seed
+from . import clock, dto, rules, schema, seed
+from .problems import problem, validation_problem, validation_response
 from .state import SandboxState
+
+__all__ = ["BadRequest", "problem", "validation_problem"]
 
 INT32_MAX = 2**31 - 1
 ORDER_BY = {"created": "createdAt", "lastmodified": "lastModified", "orderid": "orderId"}
+EXPANSIONS = {name.lower(): name for name in schema.spec()["components"]["schemas"]["SalesOrderExpansions"]["enum"]}
 # Visma's 201 points at its load balancer, not at the host the client called.
 LOCATION_BASE = "https://alb.salesorder.visma.net"
-_RFC9110 = "https://tools.ietf.org/html/rfc9110#section-"
-_PROBLEM_TYPES = {
-    400: f"{_RFC9110}15.5.1",
-    401: f"{_RFC9110}15.5.2",
-    403: f"{_RFC9110}15.5.4",
-    404: f"{_RFC9110}15.5.5",
-    405: f"{_RFC9110}15.5.6",
-    409: f"{_RFC9110}15.5.10",
-    415: f"{_RFC9110}15.5.16",
-    429: "https://tools.ietf.org/html/rfc6585#section-4",
-    500: f"{_RFC9110}15.6.1",
-    503: f"{_RFC9110}15.6.4",
-}
 
 Response = tuple[int, dict[str, str], object]
 
@@ -36,28 +25,6 @@ class BadRequest(Exception):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__(errors)
         self.errors = errors
-
-
-def trace_id() -> str:
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
-
-
-def problem(status: int, title: str, detail: str = "", **extra) -> dict:
-    body = {"type": _PROBLEM_TYPES.get(status, f"{_RFC9110}15.{5 if status < 500 else 6}"), "title": title}
-    body.update({"status": status, "detail": detail or None, "instance": None, **extra, "traceId": trace_id()})
-    return body
-
-
-def validation_problem(errors: dict[str, list[str]], **extra) -> dict:
-    """ASP.NET Core's body for a request that fails model validation."""
-    return {
-        "type": _PROBLEM_TYPES[400],
-        "title": "One or more validation errors occurred.",
-        "status": 400,
-        "errors": errors,
-        **extra,
-        "traceId": trace_id(),
-    }
 
 
 def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
@@ -129,22 +96,25 @@ def get_inventory(state: SandboxState, query: dict, base: str) -> Response:
     return 200, {}, _page(items, query, base, "/api/v3/Inventory", state.max_page_size)
 
 
+def get_customer_locations(state: SandboxState, tenant_id: str, customer_id: str) -> Response:
+    """The customer's active locations as a plain JSON array (CustomerLocationItemDto[]), not a page."""
+    locations = state.locations(tenant_id, customer_id)
+    if locations is None:
+        return 404, {}, problem(404, "Not Found", f"Customer '{customer_id}' was not found.")
+    return 200, {}, [{k: v for k, v in loc.items() if k != "active"} for loc in locations if loc["active"]]
+
+
 def create_sales_order(state: SandboxState, tenant_id: str, body: object) -> Response:
     problems = schema.request_errors("NewSalesOrderCommand", body)
     if not problems:
         problems = _business_rule_errors(state, tenant_id, body)
     if problems:
-        errors: dict[str, list[str]] = {}
-        for path, _code, message in problems:
-            errors.setdefault(path, []).append(message)
-        details = [
-            {"code": code, "message": message, "parameters": {"property": path}} for path, code, message in problems
-        ]
-        return 400, {}, validation_problem(errors, details=details)
+        return validation_response(problems)
     order = state.store_order(tenant_id, body)
     if order is None:
         return 409, {}, problem(409, "Conflict", f"Sales order {body['type']} {body['orderId']} already exists.")
-    return 201, {"location": f"{LOCATION_BASE}/api/v3/SalesOrders/{order['type']}/{order['orderId']}"}, None
+    location = f"{LOCATION_BASE}/api/v3/SalesOrders/{order['type']}/{order['orderId']}"
+    return 201, {"location": location, **dto.etag_header(state, order)}, None
 
 
 def _business_rule_errors(state: SandboxState, tenant_id: str, body: dict) -> list[tuple[str, str, str]]:
@@ -167,59 +137,20 @@ def _business_rule_errors(state: SandboxState, tenant_id: str, body: dict) -> li
         problems.append(
             ("customer.id", "1407-InvalidCustomerStatus", f"Customer status '{customer.get('status')}' is not valid.")
         )
+    else:
+        problems += rules.location_problems(state, tenant_id, customer_id, body["customer"].get("locationId"))
+    problems += rules.address_problems(body, "shipping") + rules.address_problems(body, "billing")
+    problems += rules.request_on_problems(body.get("requestOn"), body.get("date") or state.timestamp())
     for index, line in enumerate(body.get("orderLines") or []):
-        item = state.inventory.get(line["inventoryId"])
-        prefix = f"orderLines[{index}]"
-        if item is None:
-            problems.append(
-                (f"{prefix}.inventoryId", "1804-InventoryIdNotFound", "InventoryId cannot be found or is invalid.")
-            )
-        tax = line.get("taxCategoryId")
-        if tax and tax not in seed.TAX_CATEGORIES:
-            problems.append(
-                (f"{prefix}.taxCategoryId", "1805-InvalidTaxCategoryId", f"Tax category '{tax}' is not valid.")
-            )
-        quantity = line.get("quantity", 0)
-        if quantity < 0 and (item is None or item["itemType"] != "MiscCharge"):
-            problems.append(
-                (f"{prefix}.quantity", "1809-InvalidQuantityForType", "Quantity must be 0 or more for this item.")
-            )
+        problems += rules.line_problems(state, line, f"orderLines[{index}]")
     return problems
 
 
-def _list_dto(state: SandboxState, tenant_id: str, order: dict) -> dict:
-    body = order["body"]
-    customer = state.find_customer(tenant_id, body["customer"].get("id")) or {}
-    lines = body.get("orderLines") or []
-    date = body.get("date") or order["createdAt"]
-    return {
-        "_links": None,
-        "type": order["type"],
-        "orderId": order["orderId"],
-        "status": body.get("status") or "Open",
-        "date": date,
-        "shippingScheduledDate": date,
-        "customerId": body["customer"].get("id"),
-        "customerName": customer.get("name"),
-        "orderQty": float(sum(line.get("quantity", 0) for line in lines)),
-        "orderTotal": float(sum(line.get("quantity", 0) * (line.get("unitPrice") or 0) for line in lines)),
-        "taxTotal": 0.0,
-        "currency": body.get("currencyId") or customer.get("currencyId"),
-        "location": None,
-        "requestOn": body.get("requestOn") or date,
-        "customerOrder": order["customerOrder"],
-        "customerRefNo": order["customerRefNo"],
-        "description": body.get("description"),
-        "lastModified": order["lastModified"],
-    }
-
-
-def _parse_datetime(raw: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest({"modifiedSince": [f"The value '{raw}' is not valid."]}) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _ticks(raw: str, name: str) -> int:
+    ticks = clock.parse_ticks(raw)
+    if ticks is None:
+        raise BadRequest({name: [f"The value '{raw}' is not valid."]})
+    return ticks
 
 
 def list_sales_orders(state: SandboxState, tenant_id: str, query: dict, base: str, order_type: str | None) -> Response:
@@ -229,67 +160,44 @@ def list_sales_orders(state: SandboxState, tenant_id: str, query: dict, base: st
     key = ORDER_BY[field.lower()]
     orders = [o for o in state.orders(tenant_id) if order_type is None or o["type"] == order_type]
     if customer_id := query.get("customerId", [""])[-1]:
-        orders = [o for o in orders if o["body"]["customer"].get("id") == customer_id]
+        orders = [o for o in orders if o["customerId"] == customer_id]
     if since := query.get("modifiedSince", [""])[-1]:
-        threshold = _parse_datetime(since)
-        orders = [o for o in orders if _parse_datetime(o["lastModified"]) >= threshold]
+        threshold = _ticks(since, "modifiedSince")
+        orders = [o for o in orders if _ticks(o["lastModified"], "lastModified") >= threshold]
+    if status := query.get("status", [""])[-1]:
+        orders = [o for o in orders if o["status"] == status]
     orders.sort(
-        key=lambda o: (o[key] if key == "orderId" else _parse_datetime(o[key]), o["type"], o["orderId"]),
+        key=lambda o: (o[key] if key == "orderId" else _ticks(o[key], key), o["type"], o["orderId"]),
         reverse=direction.lower() == "desc",
     )
-    rows = [_list_dto(state, tenant_id, o) for o in orders]
-    if status := query.get("status", [""])[-1]:
-        rows = [r for r in rows if r["status"] == status]
+    rows = [dto.list_row(state, o) for o in orders]
     if text := query.get("filter", [""])[-1].lower():
         rows = [
             r for r in rows if any(text in (r[k] or "").lower() for k in ("orderId", "customerOrder", "customerName"))
         ]
     path = "/api/v3/SalesOrders" + (f"/{order_type}" if order_type else "")
-    return 200, {}, _page(rows, query, base, path, state.max_page_size)
+    return 200, {}, _page(rows, query, base, path, state.max_page_size, silent_cap=state.silent_page_cap)
+
+
+def _expansions(query: dict) -> set[str]:
+    """`expand` as ASP.NET binds it: repeated or comma-separated names of SalesOrderExpansions, any case."""
+    names = [part.strip() for raw in query.get("expand", []) for part in raw.split(",") if part.strip()]
+    unknown = [name for name in names if name.lower() not in EXPANSIONS]
+    if unknown:
+        raise BadRequest({"expand": [f"The value '{name}' is not valid." for name in unknown]})
+    return {EXPANSIONS[name.lower()] for name in names}
 
 
 def get_sales_order(
     state: SandboxState, tenant_id: str, order_type: str, order_id: str, lines: bool, query, base
 ) -> Response:
-    order = next((o for o in state.orders(tenant_id) if o["type"] == order_type and o["orderId"] == order_id), None)
-    if order is None:
-        return 404, {}, problem(404, "Not Found", f"Sales order {order_type} {order_id} was not found.")
-    if lines:
-        rows = [
-            {
-                "lineId": index + 1,
-                "sortOrder": index + 1,
-                "inventory": {
-                    "id": line["inventoryId"],
-                    "description": state.inventory.get(line["inventoryId"], {}).get("description"),
-                    "baseUnit": state.inventory.get(line["inventoryId"], {}).get("baseUnit"),
-                },
-                "quantity": float(line.get("quantity", 0)),
-                "unitPrice": float(line.get("unitPrice") or 0),
-                "description": line.get("description"),
-                "taxCategoryId": line.get("taxCategoryId"),
-            }
-            for index, line in enumerate(order["body"].get("orderLines") or [])
-        ]
-        path = f"/api/v3/SalesOrders/{order_type}/{order_id}/lines"
-        return 200, {}, _page(rows, query, base, path, state.max_page_size, default_size=1000)
-    body, listed = order["body"], _list_dto(state, tenant_id, order)
-    dto = {
-        "type": order["type"],
-        "orderId": order["orderId"],
-        "description": body.get("description"),
-        "date": listed["date"],
-        "lastModified": order["lastModified"],
-        "note": body.get("note"),
-        "currencyId": listed["currency"],
-        "createdBy": None,
-        "status": {"description": listed["status"], "cancelled": False, "hold": listed["status"] == "Hold"},
-        "customer": {
-            "id": body["customer"].get("id"),
-            "name": listed["customerName"],
-            "order": order["customerOrder"],
-            "refNo": order["customerRefNo"],
-        },
-        "totals": {"orderTotal": listed["orderTotal"], "taxTotal": 0.0},
-    }
-    return 200, {"ETag": f'"{order["orderId"]}-1"'}, dto
+    expand = set() if lines else _expansions(query)
+    with state.lock:
+        order = state.find_order(tenant_id, order_type, order_id)
+        if order is None:
+            return 404, {}, problem(404, "Not Found", f"Sales order {order_type} {order_id} was not found.")
+        if lines:
+            rows = [dto.line_dto(state, order, line) for line in sorted(order["lines"], key=lambda li: li["lineId"])]
+            path = f"/api/v3/SalesOrders/{order_type}/{order_id}/lines"
+            return 200, {}, _page(rows, query, base, path, state.max_page_size, default_size=1000)
+        return 200, dto.etag_header(state, order), dto.order_dto(state, order, expand)

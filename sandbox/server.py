@@ -21,12 +21,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import api, seed
+from . import api, control, seed, updates
 from . import tls as tls_files
 from .state import DEFAULT_MAX_PAGE_SIZE, Fault, SandboxState, parse_latency
 
 CONTROL_NOTE = "control endpoint for tests and demos only"
 _ORDER_PATH = re.compile(r"^/api/v3/SalesOrders(?:/(?P<type>[^/]+)(?:/(?P<id>[^/]+)(?P<lines>/lines)?)?)?$")
+_LOCATIONS_PATH = re.compile(r"^/api/v3/Customers/(?P<id>[^/]+)/locations$")
+_CONTROL_ORDER_PATH = re.compile(r"^/_sandbox/orders/(?P<type>[^/]+)/(?P<id>[^/]+)$")
 _JSON_TYPES = ("application/json", "text/json")
 
 
@@ -185,33 +187,54 @@ class Handler(BaseHTTPRequestHandler):
             return 400, {}, api.validation_problem(exc.errors)
 
     def _api(self, method: str, path: str, query: dict, tenant_id: str, base: str):
+        state = self.state
         if path == "/api/v3/Customers":
-            return api.get_customers(self.state, tenant_id, query, base) if method == "GET" else self._not_allowed()
+            return api.get_customers(state, tenant_id, query, base) if method == "GET" else self._not_allowed()
         if path == "/api/v3/Inventory":
-            return api.get_inventory(self.state, query, base) if method == "GET" else self._not_allowed()
-        match = _ORDER_PATH.match(path)
-        if match is None:
+            return api.get_inventory(state, query, base) if method == "GET" else self._not_allowed()
+        if located := _LOCATIONS_PATH.match(path):
+            if method != "GET":
+                return self._not_allowed()
+            return api.get_customer_locations(state, tenant_id, located["id"])
+        found = _ORDER_PATH.match(path)
+        if found is None:
             return 404, {}, api.problem(404, "Not Found", f"No endpoint at {path}.")
-        order_type, order_id, lines = match["type"], match["id"], bool(match["lines"])
-        if method == "POST" and order_type is None:
-            return self._create_order(tenant_id)
-        if method != "GET":
-            return self._not_allowed()
-        if order_id is None:
-            return api.list_sales_orders(self.state, tenant_id, query, base, order_type)
-        return api.get_sales_order(self.state, tenant_id, order_type, order_id, lines, query, base)
+        order_type, order_id, lines = found["type"], found["id"], bool(found["lines"])
+        if method == "GET":
+            if order_id is None:
+                return api.list_sales_orders(state, tenant_id, query, base, order_type)
+            return api.get_sales_order(state, tenant_id, order_type, order_id, lines, query, base)
+        if_match = self.headers.get("If-Match")
+        match method, order_type is None, order_id is None, lines:
+            case "POST", True, True, False:
+                return self._with_json(lambda body: api.create_sales_order(state, tenant_id, body))
+            case "PATCH", False, False, False:
+                return self._with_json(
+                    lambda body: updates.patch_order(state, tenant_id, order_type, order_id, body, if_match)
+                )
+            case "POST", False, False, True:
+                return self._with_json(lambda body: updates.add_lines(state, tenant_id, order_type, order_id, body))
+            case "PATCH", False, False, True:
+                return self._with_json(
+                    lambda body: updates.patch_lines(state, tenant_id, order_type, order_id, body, if_match)
+                )
+            case "DELETE", False, False, True:
+                ids = query.get("ids", [])
+                return updates.delete_lines(state, tenant_id, order_type, order_id, ids, if_match)
+        return self._not_allowed()
 
-    def _create_order(self, tenant_id: str):
+    def _with_json(self, endpoint):
+        """Call `endpoint` with the JSON body, or answer 415 or 400 as Visma does for other bodies."""
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type not in _JSON_TYPES and not (
             content_type.startswith("application/") and content_type.endswith("+json")
         ):
-            return 415, {}, api.problem(415, "Unsupported Media Type", "Send the order as application/json.")
+            return 415, {}, api.problem(415, "Unsupported Media Type", "Send the body as application/json.")
         try:
             body = json.loads(self.raw_body or b"null")
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return 400, {}, api.validation_problem({"$": [f"Invalid JSON: {exc}"]})
-        return api.create_sales_order(self.state, tenant_id, body)
+        return endpoint(body)
 
     def _not_allowed(self):
         return 405, {}, api.problem(405, "Method Not Allowed")
@@ -300,7 +323,24 @@ class Handler(BaseHTTPRequestHandler):
     def _control(self, method: str, path: str):
         state = self.state
         if (method, path) == ("GET", "/_sandbox/orders"):
-            body = {"orders": state.orders()}
+            body = {"orders": [control.order_view(order) for order in state.orders()]}
+        elif method == "POST" and (match := _CONTROL_ORDER_PATH.match(path)):
+            try:
+                changed = control.edit_order(state, match["type"], match["id"], json.loads(self.raw_body or b"null"))
+            except json.JSONDecodeError as exc:
+                return 400, {}, {"sandbox": CONTROL_NOTE, "error": f"invalid JSON: {exc}"}
+            except control.ControlError as exc:
+                return exc.status, {}, {"sandbox": CONTROL_NOTE, "error": str(exc)}
+            body = {"order": changed}
+        elif (method, path) == ("GET", "/_sandbox/webhooks"):
+            body = {**state.webhooks.settings(), "pending": state.webhooks.pending()}
+            body["deliveries"] = state.webhooks.deliveries()
+        elif (method, path) == ("POST", "/_sandbox/webhooks"):
+            try:
+                state.webhooks.configure(json.loads(self.raw_body or b"{}"))
+            except ValueError as exc:
+                return 400, {}, {"sandbox": CONTROL_NOTE, "error": str(exc)}
+            body = state.webhooks.settings()
         elif (method, path) == ("GET", "/_sandbox/requests"):
             body = {"requests": state.request_log()}
         elif (method, path) == ("GET", "/_sandbox/tokens"):
@@ -376,7 +416,9 @@ class SandboxServer:
     """A running sandbox on a loopback port; `port=0` picks a free one. `tls=True` serves HTTPS (see `ca_path`).
 
     `latency`: seconds every API answer waits, or per request, e.g. {"POST /api/v3/SalesOrders": 0.2} (the longest
-    matching "[METHOD ]/path" prefix counts). `extra_tenants`: more tenant IDs that approved reading and writing."""
+    matching "[METHOD ]/path" prefix counts). `extra_tenants`: more tenant IDs that approved reading and writing.
+    `lifecycle`: seconds after which Open orders ship and then complete (see sandbox.lifecycle). `webhook_url`: where
+    order notifications go (see the package docstring)."""
 
     def __init__(
         self,
@@ -396,6 +438,8 @@ class SandboxServer:
         rate_reset_epoch: bool = False,
         rate_penalty: float = 0.0,
         lowercase_headers: bool = False,
+        lifecycle: float | None = None,
+        webhook_url: str | None = None,
         faults: list | None = None,
         state_file: str | None = None,
         tls: bool = False,
@@ -415,6 +459,8 @@ class SandboxServer:
             rate_reset_epoch=rate_reset_epoch,
             rate_penalty=rate_penalty,
             lowercase_headers=lowercase_headers,
+            lifecycle=lifecycle,
+            webhook_url=webhook_url,
         )
         self.state_file, self.quiet = state_file, quiet
         if state_file and Path(state_file).exists():
@@ -505,6 +551,7 @@ class SandboxServer:
             self.pause()
             self._httpd.server_close()
         self.state.cancel_pending()
+        self.state.webhooks.close()
         if self.state_file:
             self.state.save(self.state_file)
         if self._tls_dir:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import secrets
@@ -12,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from . import seed
+from . import clock, lifecycle, seed
+from .webhooks import Webhooks
 
 FAULT_KINDS = {
     "500",
@@ -127,22 +129,27 @@ class SandboxState:
     rate_reset_epoch: bool = False
     rate_penalty: float = 0.0
     lowercase_headers: bool = False
+    lifecycle: float | None = None  # seconds an Open order stays Open, and then Shipping, before it moves on
+    webhook_url: str | None = None  # where order notifications go (see sandbox.webhooks); POST /_sandbox/webhooks
     lock: threading.RLock = field(default_factory=threading.RLock)
     after_reset: Callable[[], None] | None = None  # the server's resume(): a reset sandbox is also up again
 
     def __post_init__(self) -> None:
         self.latency = parse_latency(self.latency)
-        self._settings = (self.max_page_size, self.clock_offset, self.silent_page_cap, self.latency)
+        self._settings = (self.max_page_size, self.clock_offset, self.silent_page_cap, self.latency, self.lifecycle)
         self.pending: list[threading.Timer] = []
+        self.webhooks = Webhooks()
         self.reset()
 
     def reset(self) -> None:
-        """Back to the seed data and the page size limits, clock offset and latency it was started with, and up."""
+        """Back to the seed data, the settings it was started with (page size limits, clock offset, latency, lifecycle,
+        webhooks), no pending timers or deliveries, and up."""
         self.cancel_pending()
+        self.webhooks.reset(self.webhook_url, self.seed_value)
         if self.after_reset:
             self.after_reset()
         with self.lock:
-            self.max_page_size, self.clock_offset, self.silent_page_cap, self.latency = self._settings
+            self.max_page_size, self.clock_offset, self.silent_page_cap, self.latency, self.lifecycle = self._settings
             self.client_id = seed.DEMO_CLIENT_ID
             self.granted_scopes = (seed.SCOPE_READ, seed.SCOPE_WRITE)
             self.tenants = {tid: {"name": n, "approved": a, "scopes": s} for tid, (n, a, s) in seed.TENANTS.items()}
@@ -155,6 +162,10 @@ class SandboxState:
             self._customers = {
                 tid: {c["id"]: c for c in seed.customers_for(tid, self.customers_per_tenant)} for tid in self.tenants
             }
+            self._locations = {
+                tid: {number: seed.locations_for(c) for number, c in customers.items()}
+                for tid, customers in self._customers.items()
+            }
             self.inventory = seed.inventory_items()
             self.tokens: dict[str, Token] = {}
             self.token_counts: dict[str, int] = {}
@@ -164,11 +175,16 @@ class SandboxState:
             self.log: list[dict] = []
             self.faults: list[Fault] = []
             self.rng = random.Random(self.seed_value)
+            self.version_rng = random.Random(f"versions:{self.seed_value}")
             self.windows: dict[str, tuple[float, int]] = {}
 
     def now(self) -> datetime:
         """The sandbox's clock: real UTC time shifted by `clock_offset` seconds."""
         return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
+
+    def timestamp(self) -> str:
+        """The sandbox's clock as Visma writes times: UTC with seven decimals."""
+        return clock.format_ticks(clock.now_ticks(self.clock_offset))
 
     # --- tokens ---------------------------------------------------------------------------------------------------
     def issue_token(self, tenant_id: str, scopes: tuple[str, ...]) -> tuple[str, int]:
@@ -224,9 +240,22 @@ class SandboxState:
         with self.lock:
             self._customers[tenant_id].pop(number, None)
 
+    def locations(self, tenant_id: str, number: str) -> list[dict] | None:
+        """The customer's locations, inactive ones too (each has "active"), or None when there is no such customer."""
+        with self.lock:
+            customer = self.find_customer(tenant_id, number)
+            if customer is None:
+                return None
+            known = self._locations.setdefault(tenant_id, {})
+            if number not in known:
+                known[number] = seed.locations_for(customer)
+            return copy.deepcopy(known[number])
+
     # --- sales orders ---------------------------------------------------------------------------------------------
     def store_order(self, tenant_id: str, body: dict) -> dict | None:
-        """The stored order, or None when `overrideNumberSeries` asks for an orderId its type already has."""
+        """The stored order, or None when `overrideNumberSeries` asks for an orderId its type already has.
+
+        `body` stays as it was sent; the order as Visma has it now is in the other fields (status, lines, …)."""
         with self.lock:
             order_type = body["type"]
             taken = {o["orderId"] for o in self.sales_orders if o["tenant_id"] == tenant_id and o["type"] == order_type}
@@ -236,19 +265,77 @@ class SandboxState:
                     return None
             else:
                 order_id = self._next_number(order_type, taken)
-            now = self.now().isoformat().replace("+00:00", "Z")
+            now = self.timestamp()
+            customer = body.get("customer") or {}
             order = {
                 "tenant_id": tenant_id,
                 "type": order_type,
                 "orderId": order_id,
                 "body": body,
-                "customerOrder": (body.get("customer") or {}).get("order"),
-                "customerRefNo": (body.get("customer") or {}).get("refNo"),
+                "customerOrder": customer.get("order"),
+                "customerRefNo": customer.get("refNo"),
                 "createdAt": now,
                 "lastModified": now,
+                **self._current_fields(body, now),
             }
             self.sales_orders.append(order)
-            return order
+            lifecycle.schedule(self, order)
+            self.webhooks.notify("SALESORDER_CREATED", order)
+        return order
+
+    def _current_fields(self, body: dict, created: str) -> dict:
+        """What changes after creation: status, version (a 64-bit counter from a random start), lines, header."""
+        lines = [
+            {**line, "lineId": number, "sortOrder": line.get("sortOrder") or number}
+            for number, line in enumerate(body.get("orderLines") or [], start=1)
+        ]
+        customer = body.get("customer") or {}
+        date = clock.normalized(body.get("date")) or clock.format_ticks(clock.day_of(clock.parse_ticks(created)))
+        return {
+            "status": body.get("status") or "Open",
+            "statusChanges": 0,
+            "version": self.version_rng.getrandbits(64),
+            "lines": lines,
+            "nextLineId": len(lines) + 1,
+            "customerId": customer.get("id"),
+            "locationId": customer.get("locationId"),
+            "date": date,
+            "requestOn": clock.normalized(body.get("requestOn")) or date,
+            "currencyId": body.get("currencyId"),
+            "description": body.get("description"),
+            "note": body.get("note"),
+            "shipping": copy.deepcopy(body.get("shipping")),
+        }
+
+    def find_order(self, tenant_id: str, order_type: str, order_id: str) -> dict | None:
+        """The stored order itself (not a copy): read or change it only while holding `lock`."""
+        with self.lock:
+            return next(
+                (
+                    o
+                    for o in self.sales_orders
+                    if o["tenant_id"] == tenant_id and o["type"] == order_type and o["orderId"] == order_id
+                ),
+                None,
+            )
+
+    def holds(self, order: dict) -> bool:
+        with self.lock:
+            return any(stored is order for stored in self.sales_orders)
+
+    def change_order(self, order: dict, apply: Callable[[dict], object]) -> dict:
+        """Apply a change to a stored order as Visma would: a new version and lastModified, a webhook, and the
+        lifecycle's next move when the status changed."""
+        with self.lock:
+            status = order["status"]
+            apply(order)
+            order["version"] = (order["version"] + 1) % 2**64
+            order["lastModified"] = self.timestamp()
+            if order["status"] != status:
+                order["statusChanges"] += 1
+                lifecycle.schedule(self, order)
+            self.webhooks.notify("SALESORDER_UPDATED", order)
+        return order
 
     def _next_number(self, order_type: str, taken: set[str]) -> str:
         while True:
@@ -259,7 +346,7 @@ class SandboxState:
 
     def orders(self, tenant_id: str | None = None) -> list[dict]:
         with self.lock:
-            return [dict(o) for o in self.sales_orders if tenant_id is None or o["tenant_id"] == tenant_id]
+            return [copy.deepcopy(o) for o in self.sales_orders if tenant_id is None or o["tenant_id"] == tenant_id]
 
     def later(self, seconds: float, action: Callable[[], object]) -> None:
         """Run `action` in `seconds` unless the state is reset (or the sandbox stopped) first."""
@@ -274,6 +361,7 @@ class SandboxState:
             for timer in self.pending:
                 timer.cancel()
             self.pending = []
+        self.webhooks.cancel()
 
     # --- faults, rate limits, request log -------------------------------------------------------------------------
     def set_faults(self, faults: list[dict]) -> None:
@@ -318,10 +406,21 @@ class SandboxState:
     # --- persistence ----------------------------------------------------------------------------------------------
     def save(self, path: str) -> None:
         with self.lock:
-            data = {"customers": self._customers, "orders": self.sales_orders, "counters": self.counters}
+            data = {
+                "customers": self._customers,
+                "locations": self._locations,
+                "orders": self.sales_orders,
+                "counters": self.counters,
+            }
         Path(path).write_text(json.dumps(data))
 
     def load(self, path: str) -> None:
+        """Customers, locations and orders from `save()`; orders saved before versions and lines get them now."""
         data = json.loads(Path(path).read_text())
         with self.lock:
             self._customers, self.sales_orders, self.counters = data["customers"], data["orders"], data["counters"]
+            self._locations = data.get("locations", {})
+            for order in self.sales_orders:
+                for key, value in self._current_fields(order["body"], order["createdAt"]).items():
+                    order.setdefault(key, value)
+                lifecycle.schedule(self, order)

@@ -33,7 +33,7 @@ class Command(BaseCommand):
             "--silent-page-cap",
             type=int,
             metavar="N",
-            help="Serve at most N customers per page without a 400, from pageIndex * the asked pageSize on.",
+            help="Serve at most N customers or sales orders per page without a 400, from pageIndex * pageSize on.",
         )
         parser.add_argument(
             "--clock-offset", type=float, default=0.0, help="Shift the sandbox's clock by this many seconds."
@@ -59,7 +59,18 @@ class Command(BaseCommand):
             metavar="SECONDS",
             help="Each request sent into a spent window pushes the window's end back this much.",
         )
-        parser.add_argument("--lowercase-headers", action="store_true", help="Rate-limit headers in lower case.")
+        parser.add_argument(
+            "--lowercase-headers", action="store_true", help="Rate-limit and ETag headers in lower case."
+        )
+        parser.add_argument(
+            "--lifecycle",
+            type=float,
+            metavar="SECONDS",
+            help="Open orders become Shipping after SECONDS, then Completed after as many again (default: never).",
+        )
+        parser.add_argument(
+            "--webhook-url", metavar="URL", help="POST a notification here for every order created or changed."
+        )
         parser.add_argument("--tls", action="store_true", help="Serve HTTPS with a throwaway certificate authority.")
         parser.add_argument("--faults", help="Fault plan: inline JSON list or a path to a JSON file.")
         parser.add_argument("--state", help="Keep customers and orders in this JSON file across restarts.")
@@ -83,6 +94,8 @@ class Command(BaseCommand):
                 rate_reset_epoch=options["rate_reset_epoch"],
                 rate_penalty=options["rate_penalty"],
                 lowercase_headers=options["lowercase_headers"],
+                lifecycle=options["lifecycle"],
+                webhook_url=options["webhook_url"],
                 faults=self._faults(options["faults"]),
                 state_file=options["state"],
                 tls=options["tls"],
@@ -91,7 +104,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc.strerror}") from None
         except ValueError as exc:
-            raise CommandError(f"Bad --faults or --latency: {exc}") from None
+            raise CommandError(f"Bad --faults, --latency or --webhook-url: {exc}") from None
         self.stdout.write(
             f"Visma sandbox on {server.base_url}  (token URL {server.token_url}, API URL {server.api_url})"
         )
@@ -100,6 +113,11 @@ class Command(BaseCommand):
         self.stdout.write(f"  max pageSize   {server.state.max_page_size}")
         if server.state.silent_page_cap:
             self.stdout.write(f"  silent cap     {server.state.silent_page_cap} customers per page")
+            self.stdout.write(f"  silent cap     {server.state.silent_page_cap} sales orders per page")
+        if server.state.lifecycle is not None:
+            self.stdout.write(f"  lifecycle      Open -> Shipping -> Completed, {server.state.lifecycle:g} s each")
+        if server.state.webhook_url:
+            self.stdout.write(f"  webhooks to    {server.state.webhook_url}")
         if server.state.latency:
             self.stdout.write(f"  latency        {json.dumps(server.state.latency)} s")
         for tenant_id in server.state.extra_tenants:
