@@ -10,7 +10,7 @@ from django.db import models
 from core.admin_safety import SafeAdminMixin
 
 from . import editing
-from .models import EDITABLE_STATES, SalesOrder, SalesOrderLine, SubmissionAttempt
+from .models import EDITABLE_STATES, OrderChange, SalesOrder, SalesOrderLine, SubmissionAttempt
 from .numbers import AmountField
 
 VISMA_LABEL = re.compile(r"([A-Za-z]{2})\s+(\d+)")
@@ -144,3 +144,24 @@ class SalesOrderAdmin(SafeAdminMixin, AuditlogHistoryAdminMixin, admin.ModelAdmi
         changed = {name: getattr(obj, name) for name in form.changed_data if name in self.header_fields}
         if changed and not SalesOrder.objects.filter(pk=obj.pk, state__in=EDITABLE_STATES).update(**changed):
             messages.error(request, f"Order {obj.reference} was not changed: it left draft/failed meanwhile.")
+
+
+@admin.register(OrderChange)
+class OrderChangeAdmin(SafeAdminMixin, AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    """Read only: a change is asked for on the order page and sent by a worker; typing one here would bypass both."""
+
+    show_auditlog_history_link = True
+    list_display = ("order", "kind", "state", "attempts", "created_by", "created_at", "finished_at")
+    list_filter = ("state", "kind")
+    search_fields = ("order__reference", "order__visma_number")
+    list_select_related = ("order", "created_by")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
