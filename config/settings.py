@@ -322,6 +322,10 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
         "serialize_data": True,
     },
     {
+        "model": "orders.orderchange",
+        "include_fields": ["order", "kind", "state", "body", "if_match", "last_error", "created_by", "finished_at"],
+    },
+    {
         "model": "auth.user",
         "include_fields": [
             "username",
