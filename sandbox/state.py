@@ -264,7 +264,7 @@ class SandboxState:
                 if order_id in taken:
                     return None
             else:
-                order_id = self._next_number(order_type, taken)
+                order_id = self._next_number(f"{tenant_id}:{order_type}", taken)
             now = self.timestamp()
             customer = body.get("customer") or {}
             order = {
@@ -337,10 +337,11 @@ class SandboxState:
             self.webhooks.notify("SALESORDER_UPDATED", order)
         return order
 
-    def _next_number(self, order_type: str, taken: set[str]) -> str:
+    def _next_number(self, series: str, taken: set[str]) -> str:
+        """The next free number of a tenant's number series for one order type."""
         while True:
-            self.counters[order_type] = self.counters.get(order_type, 0) + 1
-            number = f"{self.counters[order_type]:06d}"
+            self.counters[series] = self.counters.get(series, 0) + 1
+            number = f"{self.counters[series]:06d}"
             if number not in taken:
                 return number
 
