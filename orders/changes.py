@@ -415,14 +415,13 @@ APPLIED, CHANGED, ABSENT = "applied", "changed", "absent"
 
 def _after_lost_answer(change: OrderChange, client: VismaClient, *, sent: bool) -> OrderChange:
     """Read the order, then: applied, a conflict, look again later (lines), or send again. `sent`: this run's
-    send lost its answer (its attempt stays counted); otherwise this run only came to look."""
+    send lost its answer (its attempt stays counted); otherwise this run came to look first and counted nothing."""
     try:
         verdict, snapshot = _look(change, client)
-    except VismaError as exc:
-        delay = exc.retry_after if isinstance(exc, RateLimited) else None
-        return _requeue(
-            change, f"Visma's answer was lost and the order could not be read ({exc})", delay=delay, give_back=not sent
-        )
+    except VismaError as exc:  # looked for again later; a look never uses up the change's attempts
+        delay = exc.retry_after if isinstance(exc, RateLimited) else services._backoff(change.attempts)
+        message = f"Visma's answer was lost and the order could not be read to see whether it took the change ({exc})"
+        return _back_to_queue(change, timezone.now() + timedelta(seconds=delay), message, give_back=False)
     if verdict == APPLIED:
         return _applied(change, client, snapshot=snapshot)
     if verdict == CHANGED:
@@ -430,7 +429,7 @@ def _after_lost_answer(change: OrderChange, client: VismaClient, *, sent: bool) 
     if change.kind == Kind.ADD_LINES:
         resend_at = change.outcome_unknown_at + timedelta(seconds=settings.ORDER_RESEND_AFTER_SECONDS)
         if resend_at > timezone.now() or sent:
-            return _look_again_later(change, resend_at, give_back=not sent)
+            return _look_again_later(change, resend_at)
     if sent:  # the ETag is still the one sent: nothing happened yet, and the same If-Match keeps a repeat safe
         return _requeue(change, "Visma's answer was lost and the order is unchanged in Visma; sending it again")
     if change.attempts >= settings.ORDER_MAX_ATTEMPTS:
@@ -519,7 +518,7 @@ def _our_new_lines(change: OrderChange, lines: list[dict]) -> int:
     return matched
 
 
-def _look_again_later(change: OrderChange, resend_at: datetime, *, give_back: bool) -> OrderChange:
+def _look_again_later(change: OrderChange, resend_at: datetime) -> OrderChange:
     """The lines are not in Visma yet, and it is too soon to send them again: look again, sooner at first."""
     now = timezone.now()
     sent_ago = (now - change.outcome_unknown_at).total_seconds()
@@ -530,7 +529,7 @@ def _look_again_later(change: OrderChange, resend_at: datetime, *, give_back: bo
         f"{timezone.localtime(next_look):%H:%M:%S}; they are not sent again before "
         f"{timezone.localtime(resend_at):%H:%M:%S}, in case Visma is still adding them."
     )
-    return _back_to_queue(change, next_look, message, give_back=give_back)
+    return _back_to_queue(change, next_look, message, give_back=False)
 
 
 # --- outcomes -----------------------------------------------------------------------------------------------------
