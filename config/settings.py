@@ -287,7 +287,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     },
     {
         "model": "tenants.tenant",
-        "include_fields": ["application", "tenant_id", "name", "can_read", "can_write", "active"],
+        "include_fields": ["application", "tenant_id", "name", "can_read", "can_write", "active", "order_types"],
     },
     {
         "model": "orders.salesorder",
@@ -306,6 +306,18 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
             "visma_number",
             "last_error",
             "submitted_by",
+            "location_id",
+            "request_on",
+            "delivery_line1",
+            "delivery_line2",
+            "delivery_line3",
+            "delivery_postal_code",
+            "delivery_city",
+            "delivery_country",
+            "delivery_contact_name",
+            "delivery_contact_attention",
+            "delivery_contact_phone",
+            "delivery_contact_email",
         ],
     },
     {

@@ -142,7 +142,19 @@ def changes_of(entry: LogEntry) -> list[Change]:
 
 
 # Shown under another name than the model field's.
-FIELD_LABELS = {"encrypted_secret": "Client secret"}
+FIELD_LABELS = {
+    "encrypted_secret": "Client secret",
+    "delivery_line1": "Delivery address line 1",
+    "delivery_line2": "Delivery address line 2",
+    "delivery_line3": "Delivery address line 3",
+    "delivery_postal_code": "Delivery postal code",
+    "delivery_city": "Delivery city",
+    "delivery_country": "Delivery country",
+    "delivery_contact_name": "Delivery contact name",
+    "delivery_contact_attention": "Delivery attention",
+    "delivery_contact_phone": "Delivery contact phone",
+    "delivery_contact_email": "Delivery contact e-mail",
+}
 # Bookkeeping that means nothing to a reader of the trail.
 HIDDEN_FIELDS = {"id", "created_at", "updated_at"}
 

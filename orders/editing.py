@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from . import services, timeline
+from . import delivery, services, timeline
 from .models import EDITABLE_STATES, SalesOrder, SalesOrderLine
 
 State = SalesOrder.State
@@ -64,9 +64,9 @@ def _save_lines(order: SalesOrder, lines: list[dict]) -> None:
 
 
 def copy_initial(source: SalesOrder) -> tuple[dict, list[dict]]:
-    """What a new-order form starts with when staff copy `source`: its header and lines, today's date, and no
-    customer's order number (it belongs to the order it came with). Nothing is saved until staff save the form;
-    a customer no longer active in Visma is left for staff to choose again."""
+    """What a new-order form starts with when staff copy `source`: its header, delivery and lines, today's date, and
+    no customer's order number (it belongs to the order it came with). Nothing is saved until staff save the form;
+    a customer no longer active in Visma is left for staff to choose again, and so is its delivery location."""
     header = {
         "order_type": source.order_type,
         "date": timezone.localdate(),
@@ -74,9 +74,12 @@ def copy_initial(source: SalesOrder) -> tuple[dict, list[dict]]:
         "customer_order": "",
         "status": source.status,
         "note": source.note,
+        "request_on": source.request_on,
+        **{name: getattr(source, name) for name in delivery.DELIVERY_FIELDS},
     }
     if source.customer.is_active:
         header["customer"] = source.customer
+        header["location_id"] = source.location_id
     lines = [
         {
             "inventory_id": line.inventory_id,

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils.functional import cached_property
 
 from core.validators import refuse_control_characters
+from tenants.locations import delivery_locations
 from tenants.models import Customer, Tenant
 
+from . import delivery
 from .models import SalesOrder, SalesOrderLine
 from .numbers import AmountField
 
@@ -46,24 +49,46 @@ def active_customers(tenant: Tenant):
 
 
 class SalesOrderForm(BootstrapMixin, forms.ModelForm):
-    """The header. The customer must be one of the tenant's synced, active customers."""
+    """The header and where to deliver. The customer must be one of the tenant's synced, active customers; the order
+    type one of the tenant's; a delivery location one of the customer's in Visma."""
+
+    order_type = forms.ChoiceField(
+        label="Order type", help_text="The order types set up for this tenant in Visma; the first is the default."
+    )
 
     class Meta:
         model = SalesOrder
-        fields = ["customer", "order_type", "date", "customer_order", "description", "status", "note"]
+        fields = [
+            "customer",
+            "order_type",
+            "date",
+            "customer_order",
+            "description",
+            "status",
+            "note",
+            "location_id",
+            "request_on",
+            *delivery.DELIVERY_FIELDS,
+        ]
         widgets = {
             "customer": forms.HiddenInput,
             "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "request_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "note": forms.Textarea(attrs={"rows": 2}),
-            "order_type": forms.TextInput(attrs={"size": 3}),
+            "delivery_country": forms.TextInput(attrs={"class": "text-uppercase", "size": 2, "autocomplete": "off"}),
+            "delivery_contact_phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+            "delivery_contact_email": forms.TextInput(attrs={"inputmode": "email", "autocomplete": "off"}),
         }
         help_texts = {
-            "order_type": "Visma order type, usually SO.",
             "customer_order": "The customer's own order number (their PO), sent as customer.order.",
             "status": "Hold keeps the order from being processed in Visma until someone releases it.",
+            "request_on": "Empty: Visma uses the order date.",
+            "delivery_country": "Two-letter code, e.g. NO. Needed with an address: Visma fills in nothing left out.",
+            "delivery_contact_email": "Several addresses may be separated by “;”.",
         }
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
+        chosen_type = (kwargs.get("initial") or {}).get("order_type")
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         field = self.fields["customer"]
@@ -72,9 +97,26 @@ class SalesOrderForm(BootstrapMixin, forms.ModelForm):
             "Choose one of the tenant's active customers (sync customers if it is missing)."
         )
         field.error_messages["required"] = "Choose a customer: type a number or name and pick one from the list."
-        self.fields["order_type"].widget.attrs.update({"maxlength": 2, "class": "text-uppercase"})
+        self._set_order_types(chosen_type)
+        # The country's length is part of its format (two letters), which clean_delivery_country explains.
+        country = self.fields["delivery_country"]
+        country.max_length = None
+        country.validators = [v for v in country.validators if not isinstance(v, MaxLengthValidator)]
         refuse_control_characters(self)
         self.style_widgets()
+
+    def _set_order_types(self, chosen: str | None) -> None:
+        """The tenant's order types, the first by default. An order saved with a type the tenant no longer lists
+        keeps it as a choice, so editing the order does not change its type unasked."""
+        choices = list(self.tenant.order_type_choices)
+        if self.instance.pk and self.instance.order_type and self.instance.order_type not in choices:
+            choices.append(self.instance.order_type)
+        self.order_type_choices = choices
+        field = self.fields["order_type"]
+        field.choices = [(value, value) for value in choices]
+        field.error_messages["invalid_choice"] = delivery.order_type_problem("", choices)
+        if not self.instance.pk:
+            self.initial["order_type"] = chosen if chosen in choices else choices[0]
 
     @property
     def customer_text(self) -> str:
@@ -101,14 +143,48 @@ class SalesOrderForm(BootstrapMixin, forms.ModelForm):
         except (TypeError, ValueError, OverflowError):
             return None
 
-    def clean_order_type(self) -> str:
-        value = (self.cleaned_data.get("order_type") or "").strip().upper()
-        if not (value.isascii() and value.isalnum()):
-            raise forms.ValidationError("Use the two-letter order type from Visma, e.g. SO.")
-        return value
-
     def clean_customer_order(self) -> str:
         return (self.cleaned_data.get("customer_order") or "").strip()
+
+    def clean_location_id(self) -> str:
+        return (self.cleaned_data.get("location_id") or "").strip()
+
+    def clean_delivery_country(self) -> str:
+        return delivery.clean_country(self.cleaned_data.get("delivery_country"))
+
+    def clean_delivery_contact_email(self) -> str:
+        return delivery.clean_emails(self.cleaned_data.get("delivery_contact_email"))
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in delivery.DELIVERY_FIELDS:
+            if isinstance(cleaned.get(name), str):
+                cleaned[name] = cleaned[name].strip()
+        if problem := delivery.request_on_problem(cleaned.get("request_on"), cleaned.get("date")):
+            self.add_error("request_on", problem)
+        if delivery.country_missing(cleaned) and "delivery_country" not in self.errors:
+            self.add_error("delivery_country", delivery.COUNTRY_REQUIRED)
+        self._check_location(cleaned)
+        return cleaned
+
+    def _check_location(self, cleaned: dict) -> None:
+        """A chosen location must be one of the customer's in Visma. When Visma cannot say (it fails, or the tenant
+        has no read scope), the choice stands and Visma checks it when the order is sent."""
+        location, customer = cleaned.get("location_id"), cleaned.get("customer")
+        if not location or customer is None or "location_id" in self.errors:
+            return
+        locations, problem = delivery_locations(self.tenant, customer)
+        if not problem and location not in {each["id"] for each in locations}:
+            self.add_error(
+                "location_id",
+                f"“{location}” is not one of customer {customer.number}'s delivery locations in Visma: "
+                "choose one from the list.",
+            )
+
+    @property
+    def has_delivery_address(self) -> bool:
+        """Whether "Deliver to another address" starts open: something is typed into it, or wrong in it."""
+        return any(self[name].value() or self[name].errors for name in delivery.DELIVERY_FIELDS)
 
 
 NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}

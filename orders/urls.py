@@ -15,6 +15,7 @@ urlpatterns = [
     path("line-form/", views.line_form, name="line-form"),
     path("customers/", views.customer_options, name="customer-options"),
     path("inventory/", views.inventory_options, name="inventory-options"),
+    path("locations/", views.location_options, name="location-options"),
     path("import/", import_views.order_import, name="order-import"),
     path("import/example.csv", import_views.example_csv, name="order-import-example"),
     path("<int:pk>/", views.order_detail, name="order-detail"),

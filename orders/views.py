@@ -18,8 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.money import currency_of
 from core.text import querystring_without, search_text
 from tenants.inventory import item_suggestions
+from tenants.locations import delivery_locations
 from tenants.models import Customer, Tenant
 
 from . import bulk, editing, errors, listing, payload, services, timeline
@@ -40,6 +42,7 @@ from .models import SalesOrder
 logger = logging.getLogger(__name__)
 State = SalesOrder.State
 PAGE_SIZE = 50
+LOCATION_ID_MAX = SalesOrder._meta.get_field("location_id").max_length
 
 
 def _int(value) -> int | None:
@@ -265,6 +268,13 @@ def _order_form(
         "customer_count": customer_count,
         "customer_search": CUSTOMER_SEARCH,
         "copied_from": copied_from,
+        "location": location_context(
+            form.chosen_customer,
+            str(form["location_id"].value() or "")[:LOCATION_ID_MAX],
+            invalid=bool(form["location_id"].errors or header_problems.get("location_id")),
+        ),
+        "currency": currency_of(form.chosen_customer, tenant),
+        "customer_currency": bool(form.chosen_customer and form.chosen_customer.currency.strip()),
     }
     return render(request, "orders/order_form.html", context)
 
@@ -355,6 +365,40 @@ def inventory_options(request: HttpRequest) -> HttpResponse:
     tenant = get_object_or_404(Tenant.objects.select_related("application"), pk=_int(request.GET.get("tenant")) or 0)
     items, problem = item_suggestions(tenant)
     return render(request, "orders/partials/inventory_options.html", {"items": items, "problem": problem})
+
+
+@require_GET
+def location_options(request: HttpRequest) -> HttpResponse:
+    """The delivery location picker for the customer picked on the order form, from Visma (cached). The location
+    chosen so far stays chosen while the customer is the one it was chosen for."""
+    _require_order_editor(request.user)
+    tenant = get_object_or_404(Tenant.objects.select_related("application"), pk=_int(request.GET.get("tenant")) or 0)
+    customer = _picked_customer(tenant, request.GET.get("customer"))
+    locations, problem = delivery_locations(tenant, customer) if customer else ([], "")
+    same_customer = customer is not None and request.GET.get("location_customer") == str(customer.pk)
+    selected = request.GET.get("location_id", "")[:LOCATION_ID_MAX] if same_customer else ""
+    context = location_context(customer, selected, locations, problem, loaded=customer is not None and not problem)
+    return render(request, "orders/partials/location_options.html", context)
+
+
+def location_context(customer, selected: str, locations=(), problem: str = "", *, loaded=False, invalid=False) -> dict:
+    """What the location picker shows; a chosen location Visma does not list (or did not list yet) stays chosen."""
+    return {
+        "customer": customer,
+        "selected": selected,
+        "selected_listed": any(location["id"] == selected for location in locations),
+        "locations": locations,
+        "problem": problem,
+        "loaded": loaded,
+        "invalid": invalid,
+    }
+
+
+def _picked_customer(tenant: Tenant, value) -> Customer | None:
+    pk = _int(value)
+    if pk is None or not 0 < pk < 2**63:
+        return None
+    return active_customers(tenant).filter(pk=pk).first()
 
 
 # --- one order -----------------------------------------------------------------------------------------------------

@@ -44,8 +44,20 @@
     const option = picked && list && list.querySelector(picked);
     if (!option) return;
     form.dataset.currency = option.dataset.currency || form.dataset.defaultCurrency || form.dataset.currency;
+    showCurrency(option.dataset.currency ? "customer" : "missing");
     refresh();
   });
+
+  // The currency line near the total: the code, and whether it is the customer's (the order is sent in it).
+  function showCurrency(when) {
+    const line = document.getElementById("order-currency");
+    const form = document.getElementById("order-form");
+    if (!line || !form) return;
+    line.querySelector("[data-currency-code]").textContent = form.dataset.currency;
+    line.querySelectorAll("[data-currency-when]").forEach(function (part) {
+      part.hidden = part.dataset.currencyWhen !== when;
+    });
+  }
 
   function refresh() {
     let total = 0;

@@ -70,6 +70,7 @@ MATRIX: dict[str, tuple[dict, str, dict]] = {
     "orders:line-form": ({}, "index=1", row("L 403 200 403", "L 405 405 405")),
     "orders:customer-options": ({}, "tenant={tenant}", row("L 200 200 200", "L 405 405 405")),
     "orders:inventory-options": ({}, "tenant={tenant}", row("L 403 200 403", "L 405 405 405")),
+    "orders:location-options": ({}, "tenant={tenant}&customer={customer}", row("L 403 200 403", "L 405 405 405")),
     "orders:order-import": ({}, "", row("L 403 200 403", "L 403 200 403")),
     "orders:order-import-example": ({}, "", row("L 403 200 403", "L 405 405 405")),
     "orders:order-detail": ({"pk": "order"}, "", row("L 200 200 200", "L 405 405 405")),

@@ -105,7 +105,7 @@ def test_save_and_submit_reaches_visma_once_with_the_exact_lines(
         ({"lines-0-inventory_id": "X" * 31}, "inventory_id", "at most 30 characters"),
         ({"description": "d" * 256}, "description", "at most 255 characters"),
         ({"customer_order": "c" * 41}, "customer_order", "at most 40 characters"),
-        ({"order_type": "S!"}, "order_type", "two-letter order type"),
+        ({"order_type": "S!"}, "order_type", "Choose one of the order types set up for this tenant: SO."),
         ({"date": "2026-13-45"}, "date", "Enter a valid date"),
         ({"status": "Completed"}, "status", "Select a valid choice"),
     ],
