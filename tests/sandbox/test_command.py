@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import subprocess
 import sys
@@ -12,7 +13,9 @@ from email.utils import parsedate_to_datetime
 import pytest
 import requests
 
-from sandbox.seed import DEMO_CLIENT_ID, SCOPE_READ, TENANT_FULL
+from sandbox.seed import DEMO_CLIENT_ID, SCOPE_READ, SCOPE_WRITE, TENANT_FULL
+from tests.listener import Listener
+from tests.sandbox.orders_client import wait_for
 
 SECRET = "cmd-secret"
 
@@ -68,3 +71,23 @@ def test_tls_max_page_size_silent_page_cap_and_clock_offset_flags():
         assert refused.json()["errors"] == {"pageSize": ["The field pageSize must be between 1 and 100."]}
         two_days_ago = datetime.now(UTC) - timedelta(days=2)
         assert abs(parsedate_to_datetime(refused.headers["Date"]) - two_days_ago) < timedelta(hours=1)
+
+
+def test_lifecycle_and_webhook_url_flags():
+    with (
+        Listener() as listening,
+        sandbox_command("--lifecycle", "0.2", "--webhook-url", listening.url) as (base, banner),
+    ):
+        assert "lifecycle      Open -> Shipping -> Completed, 0.2 s each" in banner
+        assert f"webhooks to    {listening.url}" in banner
+        data = {"grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID, "client_secret": SECRET}
+        data.update({"scope": f"{SCOPE_READ} {SCOPE_WRITE}", "tenant_id": TENANT_FULL})
+        token = requests.post(f"{base}/connect/token", data=data, timeout=5).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        order = {"type": "SO", "customer": {"id": "10000"}}
+        assert requests.post(f"{base}/api/v3/SalesOrders", json=order, headers=headers, timeout=5).status_code == 201
+        assert wait_for(lambda: len(listening.received) == 3)
+        events = [json.loads(request["body"])["event"] for request in listening.received]
+        assert events == ["SALESORDER_CREATED", "SALESORDER_UPDATED", "SALESORDER_UPDATED"]
+        read = requests.get(f"{base}/api/v3/SalesOrders/SO/000001", headers=headers, timeout=5).json()
+        assert read["status"]["description"] == "Completed"
