@@ -14,31 +14,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from core.audit import record_update
 from core.exact_json import plain
+from tenants import api_log
 from tenants.visma import (
-    NotFound,
     OutcomeUnknown,
     RateLimited,
-    RemoteOrder,
     VersionConflict,
     VersionMissing,
     VismaClient,
     VismaError,
     VismaUnavailable,
-    remote_text,
 )
 
-from . import services, timeline
+from . import refresh, services, timeline, visma_status
 from .models import OrderChange, SalesOrder
 
 logger = logging.getLogger(__name__)
@@ -97,7 +94,7 @@ def request_change(order: SalesOrder, kind: str, wanted=None, user=None, *, seen
     if open_change(order) is not None:
         raise ChangeRefused(OPEN_CHANGE)
     if not order.visma_etag or not order.visma_status:
-        read_now(order)
+        read_now(order, user)
     _refuse_unless_allowed(order, kind)
     body = build_body(order, kind, wanted)
     return _queue(order, kind, body, order.visma_etag, user)
@@ -118,7 +115,7 @@ def try_again(change: OrderChange, user=None) -> OrderChange:
     if open_change(order) is not None:
         raise ChangeRefused(OPEN_CHANGE)
     if not order.visma_etag:
-        read_now(order)
+        read_now(order, user)
     _refuse_unless_allowed(order, change.kind)
     with transaction.atomic():
         if not OrderChange.objects.filter(pk=change.pk, state=State.CONFLICT, finished_at=None).update(
@@ -177,16 +174,10 @@ def enqueue(change_id: int) -> None:
     )
 
 
-def read_now(order: SalesOrder) -> None:
-    """Read the order from Visma for staff waiting on the page (its version, status and lines)."""
-    client = VismaClient(order.tenant, for_staff=True, budget=settings.ORDER_TASK_BUDGET_SECONDS)
-    try:
-        snapshot = _read(client, order, with_lines=True)
-    except NotFound:
-        raise ChangeRefused(f"Visma does not have {order.visma_label} (any more).") from None
-    except VismaError as exc:
-        raise ChangeRefused(f"The order could not be read from Visma just now ({exc}). Try again.") from None
-    _remember(order, snapshot)
+def read_now(order: SalesOrder, user=None) -> None:
+    """Read the order from Visma for staff waiting on the page: its version, status and lines ("Refresh now")."""
+    if problem := refresh.refresh_order(order, user):
+        raise ChangeRefused(f"The order could not be read from Visma just now: {problem}")
 
 
 # --- the bodies Visma gets ----------------------------------------------------------------------------------------
@@ -322,12 +313,17 @@ def apply_change(change_id: int) -> OrderChange | None:
         if not _claim(change, sends=False):
             return None
         return _fail(change, VismaError(f"Not sent: {blocker}"))
-    client = VismaClient(order.tenant, budget=settings.ORDER_TASK_BUDGET_SECONDS)
+    with api_log.context(f"order {order.reference}"):  # the client logs its calls under the scope it is made in
+        client = VismaClient(order.tenant, budget=settings.ORDER_TASK_BUDGET_SECONDS)
+        return _claim_and_send(change, client, looking)
+
+
+def _claim_and_send(change: OrderChange, client: VismaClient, looking: bool) -> OrderChange | None:
     known = None
     if change.kind == Kind.ADD_LINES and not looking:
         # The lines Visma has before ours go out: after a lost answer, lines that are not among them may be ours.
         try:
-            known = [line["lineId"] for line in map(_line_row, client.get_sales_order_lines(*_key(order)))]
+            known = [line["lineId"] for line in map(_line_row, client.get_sales_order_lines(*_key(change.order)))]
         except VismaError as exc:
             return _wait(change, exc)
     if not _claim(change, sends=not looking, known_line_ids=known):
@@ -417,15 +413,15 @@ def _after_lost_answer(change: OrderChange, client: VismaClient, *, sent: bool) 
     """Read the order, then: applied, a conflict, look again later (lines), or send again. `sent`: this run's
     send lost its answer (its attempt stays counted); otherwise this run came to look first and counted nothing."""
     try:
-        verdict, snapshot = _look(change, client)
+        verdict, read = _look(change, client)
     except VismaError as exc:  # looked for again later; a look never uses up the change's attempts
         delay = exc.retry_after if isinstance(exc, RateLimited) else services._backoff(change.attempts)
         message = f"Visma's answer was lost and the order could not be read to see whether it took the change ({exc})"
         return _back_to_queue(change, timezone.now() + timedelta(seconds=delay), message, give_back=False)
     if verdict == APPLIED:
-        return _applied(change, client, snapshot=snapshot)
+        return _applied(change, client, read=read)
     if verdict == CHANGED:
-        return _conflict(change, client, None, snapshot=snapshot)
+        return _conflict(change, client, None, read=read)
     if change.kind == Kind.ADD_LINES:
         resend_at = change.outcome_unknown_at + timedelta(seconds=settings.ORDER_RESEND_AFTER_SECONDS)
         if resend_at > timezone.now() or sent:
@@ -448,28 +444,29 @@ def _not_there(change: OrderChange) -> str:
 def _settle_by_looking(change: OrderChange, client: VismaClient, conflict: VersionConflict) -> OrderChange:
     """A 412 after an earlier send lost its answer: that send may have made it. Applied if Visma shows it."""
     try:
-        verdict, snapshot = _look(change, client)
+        verdict, read = _look(change, client)
     except VismaError:
         return _conflict(change, client, conflict)
     if verdict == APPLIED:
-        return _applied(change, client, snapshot=snapshot)
-    return _conflict(change, client, conflict, snapshot=snapshot)
+        return _applied(change, client, read=read)
+    return _conflict(change, client, conflict, read=read)
 
 
-def _look(change: OrderChange, client: VismaClient) -> tuple[str, dict]:
+def _look(change: OrderChange, client: VismaClient) -> tuple[str, Read]:
     """What Visma's order says of the change: APPLIED, CHANGED (someone else changed it), or ABSENT."""
-    snapshot = _read(client, change.order, with_lines=change.kind in LINE_KINDS)
+    read = _read(client, change.order, with_lines=change.kind in LINE_KINDS)
     timeline.record_change(change, "looked up", describe(change))
+    shown = read.shown
     if change.kind == Kind.ADD_LINES:
-        matched = _our_new_lines(change, snapshot["lines"])
+        matched = _our_new_lines(change, shown["lines"])
         if matched == len(change.body["lines"]):
-            return APPLIED, snapshot
-        return (CHANGED if matched else ABSENT), snapshot
-    if shows_wanted(change, snapshot):
-        return APPLIED, snapshot
-    if not snapshot["etag"] or snapshot["etag"] == change.if_match:
-        return ABSENT, snapshot
-    return CHANGED, snapshot
+            return APPLIED, read
+        return (CHANGED if matched else ABSENT), read
+    if shows_wanted(change, shown):
+        return APPLIED, read
+    if not shown["etag"] or shown["etag"] == change.if_match:
+        return ABSENT, read
+    return CHANGED, read
 
 
 def shows_wanted(change: OrderChange, snapshot: dict) -> bool:
@@ -533,20 +530,20 @@ def _look_again_later(change: OrderChange, resend_at: datetime) -> OrderChange:
 
 
 # --- outcomes -----------------------------------------------------------------------------------------------------
-def _applied(change: OrderChange, client: VismaClient, *, etag: str = "", snapshot: dict | None = None) -> OrderChange:
+def _applied(change: OrderChange, client: VismaClient, *, etag: str = "", read: Read | None = None) -> OrderChange:
     """Visma made the change: the order's Visma fields are read again (the new version among them)."""
     order = change.order
-    if snapshot is None:
+    if read is None:
         try:
-            snapshot = _read(client, order, with_lines=change.kind in LINE_KINDS)
+            read = _read(client, order, with_lines=change.kind in LINE_KINDS)
         except VismaError as exc:
             logger.info("Order %s could not be read after change %s: %s", order, change.pk, exc)
     finished = _finish(change, State.APPLIED, last_error="", last_error_status=None)
     if not finished:
         return change
     before = order.visma_status
-    if snapshot is not None:
-        _remember(order, snapshot)
+    if read is not None:
+        _remember(order, read)
     elif etag:
         SalesOrder.objects.filter(pk=order.pk).update(visma_etag=etag)
         order.visma_etag = etag
@@ -577,21 +574,21 @@ def _edited_fields(order: SalesOrder, body: dict) -> dict:
     return changed
 
 
-def _conflict(
-    change: OrderChange, client: VismaClient, exc: VismaError | None, *, snapshot: dict | None = None
-) -> OrderChange:
+def _conflict(change: OrderChange, client: VismaClient, exc: VismaError | None, *, read: Read | None = None):
     """The order changed in Visma since staff saw it: read what it has now and show it; nothing is overwritten."""
-    if snapshot is None:
+    if read is None or "lines" not in read.shown:
         try:
-            snapshot = _read(client, change.order, with_lines=True)
+            read = _read(client, change.order, with_lines=True)
         except VismaError as read_error:
-            snapshot = {"unread": f"Visma's current version could not be read: {read_error}"}
-    if "unread" not in snapshot:
-        _remember(change.order, snapshot)
+            logger.info("Order %s could not be read after a conflict: %s", change.order, read_error)
+    shown = None
+    if read is not None:
+        _remember(change.order, read)
+        shown = read.shown
     message = str(exc) if exc else "The order was changed in Visma since the portal last read it; nothing was changed."
     updated = OrderChange.objects.filter(pk=change.pk, state=State.SENDING).update(
         state=State.CONFLICT,
-        conflict=_jsonable(snapshot),
+        conflict=shown,
         last_error=message,
         last_error_status=exc.status if exc else None,
         request_id=(exc.request_id if exc else "") or "",
@@ -658,87 +655,47 @@ def _wait(change: OrderChange, exc: VismaError) -> OrderChange:
 
 
 # --- reading Visma's order ----------------------------------------------------------------------------------------
-def _read(client: VismaClient, order: SalesOrder, *, with_lines: bool) -> dict:
+@dataclass(frozen=True)
+class Read:
+    """Visma's order as just read: `shown` is what staff see of it beside a change (kept as JSON with a conflict,
+    numbers as exact text), `fields` the order's Visma fields (as `orders.refresh` writes them)."""
+
+    shown: dict
+    fields: dict
+
+
+def _read(client: VismaClient, order: SalesOrder, *, with_lines: bool) -> Read:
     remote = client.get_sales_order(*_key(order), expand=READ_EXPAND)
     lines = client.get_sales_order_lines(*_key(order)) if with_lines else None
-    return snapshot_of(remote, lines)
-
-
-def snapshot_of(remote: RemoteOrder, lines: list[dict] | None) -> dict:
-    """What the portal keeps of Visma's order: its version, status, details, totals and (when read) lines."""
-    order = remote.order
-    status = order.get("status")
-    word = status.get("description") if isinstance(status, dict) else status
-    totals = order.get("totals") if isinstance(order.get("totals"), dict) else {}
-    shipping = order.get("shipping") if isinstance(order.get("shipping"), dict) else {}
-    snapshot = {
+    fields = {**refresh.order_fields(remote.order), "visma_etag": remote.etag}
+    dto = remote.order
+    shown = {
         "etag": remote.etag,
-        "status": remote_text.clean(word or "", limit=20),
-        "description": _text(order.get("description")),
-        "note": _text(order.get("note")),
-        "requestOn": _text(order.get("requestOn"))[:10],
-        "lastModified": _text(order.get("lastModified")),
-        "orderTotal": _plain_number(totals.get("orderTotal")),
-        "taxTotal": _plain_number(totals.get("taxTotal")),
-        "currency": remote_text.clean(order.get("currencyId") or "", limit=5),
-        "shippingDate": _text(shipping.get("scheduledDate"))[:10],
+        "status": fields["visma_status"],
+        "description": _text(dto.get("description")),
+        "note": _text(dto.get("note")),
+        "requestOn": _text(dto.get("requestOn"))[:10],
     }
     if lines is not None:
-        snapshot["lines"] = [_jsonable(_line_row(line)) for line in lines]
-    return snapshot
+        shown["lines"] = fields["visma_lines"] = [refresh.line_fields(line) for line in lines]
+        fields["visma_lines_read_for"] = fields["visma_last_modified"]
+    return Read(shown, fields)
 
 
 def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _plain_number(value) -> str | None:
-    number = _number(value)
-    return plain(number) if number is not None else None
-
-
-def _jsonable(value):
-    """Numbers as Visma sent them (ints and floats), Decimals written out: for JSON fields without an exact encoder."""
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
-
-
-def _remember(order: SalesOrder, snapshot: dict) -> None:
-    """The order's Visma fields from a fresh read."""
-    now = timezone.now()
-    modified = parse_datetime(snapshot["lastModified"]) if snapshot["lastModified"] else None
-    if modified is not None and timezone.is_naive(modified):
-        modified = modified.replace(tzinfo=UTC)  # Visma's times without an offset are UTC
-    fields = {
-        "visma_status": snapshot["status"],
-        "visma_order_total": _number(snapshot["orderTotal"]),
-        "visma_tax_total": _number(snapshot["taxTotal"]),
-        "visma_currency": snapshot["currency"],
-        "visma_shipping_date": _date(snapshot["shippingDate"]),
-        "visma_last_modified": modified,
-        "visma_etag": snapshot["etag"][:200],
-        "visma_refreshed_at": now,
-    }
-    if "lines" in snapshot:
-        fields["visma_lines"] = snapshot["lines"]
-        fields["visma_lines_read_for"] = modified
-    if snapshot["status"] in ("Completed", "Cancelled") and order.visma_closed_at is None:
-        fields["visma_closed_at"] = now
+def _remember(order: SalesOrder, read: Read) -> None:
+    """The order's Visma fields from a fresh read; closed from the first time Visma has it completed or cancelled."""
+    fields = {**read.fields, "visma_refreshed_at": timezone.now()}
+    if not visma_status.is_closed(fields["visma_status"]):
+        fields["visma_closed_at"] = None
+    elif order.visma_closed_at is None:
+        fields["visma_closed_at"] = fields["visma_refreshed_at"]
     SalesOrder.objects.filter(pk=order.pk).update(**fields)
     for name, value in fields.items():
         setattr(order, name, value)
-
-
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text[:10]) if text else None
-    except ValueError:
-        return None
 
 
 # --- the sweeper --------------------------------------------------------------------------------------------------

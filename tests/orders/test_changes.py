@@ -15,6 +15,7 @@ from django.utils import timezone
 from orders import changes, services
 from orders.models import OrderChange, SalesOrder
 from sandbox import dto
+from tenants.api_log import ApiCall
 from tests.ordering import make_order, wait_for
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +83,7 @@ def test_hold_and_release_are_applied_with_the_version_staff_saw(sandbox, order,
     assert order.visma_status == "Hold" and order.visma_etag and order.visma_etag != version
     rows = list(order.attempts_log.filter(kind="change").values_list("outcome", "actor__username"))
     assert rows == [("requested", "oscar-clerk"), ("applied", "oscar-clerk")]
+    assert ApiCall.objects.filter(method="PATCH", context=f"order {order.reference}", status=202).count() == 1
 
     assert changes.allowed_kinds(order) == ["release", "edit", "add_lines", "change_lines", "cancel"]
     change = run(ask(order, "release", user=order_clerk))
