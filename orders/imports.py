@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal
 from itertools import islice
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,6 +28,7 @@ from core.money import currency_of, format_money
 from core.validators import has_control_characters
 from tenants.models import Customer, Tenant
 
+from . import delivery
 from .models import SalesOrder, SalesOrderLine
 from .numbers import parse_decimal
 from .totals import recount as recount_totals
@@ -40,6 +42,10 @@ COLUMNS = (
     "date",
     "description",
     "status",
+    "order_type",
+    "request_on",
+    "location",
+    *delivery.DELIVERY_FIELDS,
     "inventory_id",
     "line_description",
     "quantity",
@@ -47,7 +53,19 @@ COLUMNS = (
     "tax_category",
 )
 REQUIRED_COLUMNS = ("reference", "customer", "inventory_id", "quantity")
-ORDER_COLUMNS = ("customer", "date", "description", "status")
+ORDER_COLUMNS = (
+    "customer",
+    "date",
+    "description",
+    "status",
+    "order_type",
+    "request_on",
+    "location",
+    *delivery.DELIVERY_FIELDS,
+)
+# Order columns read as text (each within its length, on one line); of these, some are then checked as the form does.
+TEXT_COLUMNS = ("customer", "description", "location", *delivery.DELIVERY_FIELDS)
+CLEANED_COLUMNS = {"delivery_country": delivery.clean_country, "delivery_contact_email": delivery.clean_emails}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 LOOKUP_CHUNK = 900  # values per `IN (...)` lookup; SQLite allows 999 parameters per statement
 INSERT_BATCH = 1000
@@ -61,6 +79,9 @@ MAX_LENGTHS = {
     "inventory_id": _line_field("inventory_id").max_length,
     "line_description": _line_field("description").max_length,
     "tax_category": _line_field("tax_category").max_length,
+    "location": _order_field("location_id").max_length,
+    # The country's length is its format: two letters (delivery.clean_country says so, as in the order form).
+    **{name: _order_field(name).max_length for name in delivery.DELIVERY_FIELDS if name != "delivery_country"},
 }
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -125,13 +146,43 @@ class PlannedOrder:
     date: date | None = None
     description: str = ""
     status: str = ""
+    order_type: str = ""
+    request_on: date | None = None
+    location: str = ""
+    delivery_line1: str = ""
+    delivery_line2: str = ""
+    delivery_line3: str = ""
+    delivery_postal_code: str = ""
+    delivery_city: str = ""
+    delivery_country: str = ""
+    delivery_contact_name: str = ""
+    delivery_contact_attention: str = ""
+    delivery_contact_phone: str = ""
+    delivery_contact_email: str = ""
     lines: list[PlannedLine] = field(default_factory=list)
     given: dict[str, int] = field(default_factory=dict)  # order column -> row that first gave it
+    refused: set[str] = field(default_factory=set)  # order columns with a value refused on some row
     currency: str = ""  # the customer's, else the tenant's default (core.money.currency_of)
 
     @property
     def total(self) -> Decimal:
         return sum((line.amount for line in self.lines), Decimal(0))
+
+    @property
+    def delivery(self) -> dict[str, str]:
+        """The delivery address and contact given for the order, by the model's field names."""
+        return {name: getattr(self, name) for name in delivery.DELIVERY_FIELDS}
+
+    @property
+    def delivery_summary(self) -> str:
+        """The preview's words for where the order goes: location, address and contact as given."""
+        values = self.delivery
+        place = " ".join(v for v in (values["delivery_postal_code"], values["delivery_city"]) if v)
+        lines = [values[f"delivery_line{n}"] for n in (1, 2, 3)]
+        address = ", ".join(v for v in (*lines, place, values["delivery_country"]) if v)
+        contact = ", ".join(values[name] for name in delivery.CONTACT_FIELDS if values[name])
+        parts = [f"location {self.location}" if self.location else "", address, contact]
+        return "; ".join(part for part in parts if part)
 
 
 @dataclass
@@ -327,11 +378,14 @@ def validate(parsed: ParsedFile, tenant: Tenant, today: date | None = None) -> I
     today = today or timezone.localdate()
     problems: list[Problem] = []
     orders: dict[str, PlannedOrder] = {}
+    order_types = tenant.order_type_choices
     for row in parsed.rows:
-        problems.extend(_check_row(row, orders))
+        problems.extend(_check_row(row, orders, order_types))
     customers = _customers(tenant, {o.customer_number for o in orders.values() if o.customer_number})
     for order in orders.values():
         order.date = order.date or today
+        order.order_type = order.order_type or order_types[0]
+        problems.extend(_delivery_problems(order))
         if not order.customer_number:
             continue
         order.customer = customers.get(order.customer_number)
@@ -353,7 +407,19 @@ def validate(parsed: ParsedFile, tenant: Tenant, today: date | None = None) -> I
     return ImportPlan(parsed=parsed, orders=list(orders.values()), problems=problems)
 
 
-def _check_row(row: Row, orders: dict[str, PlannedOrder]) -> list[Problem]:
+def _delivery_problems(order: PlannedOrder) -> list[Problem]:
+    """What the order form also refuses once an order's rows are together: a requested date before the order date,
+    an address without a country."""
+    problems = []
+    if problem := delivery.request_on_problem(order.request_on, order.date):
+        problems.append(Problem(problem, order.given["request_on"], "request_on"))
+    if delivery.country_missing(order.delivery) and "delivery_country" not in order.refused:
+        row = min(order.given[name] for name in delivery.ADDRESS_FIELDS if name in order.given)
+        problems.append(Problem(delivery.COUNTRY_REQUIRED, row, "delivery_country"))
+    return problems
+
+
+def _check_row(row: Row, orders: dict[str, PlannedOrder], order_types: list[str]) -> list[Problem]:
     values, number = row.values, row.number
     problems = [Problem(f"value outside the named columns: {', '.join(row.extra)}", number)] if row.extra else []
 
@@ -371,16 +437,35 @@ def _check_row(row: Row, orders: dict[str, PlannedOrder]) -> list[Problem]:
 
     header: dict[str, object] = {
         column: values[column]
-        for column in ("customer", "description")
+        for column in TEXT_COLUMNS
         if values.get(column)
-        and len(values[column]) <= MAX_LENGTHS[column]
+        and len(values[column]) <= MAX_LENGTHS.get(column, len(values[column]))
         and not has_control_characters(values[column])
     }
-    if values.get("date"):
+    for column in ("date", "request_on"):
+        if values.get(column):
+            try:
+                header[column] = parse_date(values[column])
+            except ValueError as exc:
+                bad(column, str(exc))
+    refused: set[str] = set()
+    for column, clean in CLEANED_COLUMNS.items():
+        # A column without a length here (the country) has its cleaner check all of it, control characters too.
+        value = header.get(column) if column in MAX_LENGTHS else values.get(column)
+        if not value:
+            continue
         try:
-            header["date"] = parse_date(values["date"])
-        except ValueError as exc:
-            bad("date", str(exc))
+            header[column] = clean(value)
+        except ValidationError as exc:
+            header.pop(column, None)
+            refused.add(column)
+            bad(column, exc.messages[0])
+    if values.get("order_type"):
+        order_type = values["order_type"].upper()
+        if problem := delivery.order_type_problem(order_type, order_types):
+            bad("order_type", problem)
+        else:
+            header["order_type"] = order_type
     if values.get("status"):
         status = next((s for s in SalesOrder.InitialStatus.values if s.lower() == values["status"].lower()), None)
         if status:
@@ -409,6 +494,7 @@ def _check_row(row: Row, orders: dict[str, PlannedOrder]) -> list[Problem]:
     order = orders.get(reference)
     if order is None:
         order = orders[reference] = PlannedOrder(reference, number, status=SalesOrder.InitialStatus.OPEN)
+    order.refused |= refused
     for column, value in header.items():
         attribute = "customer_number" if column == "customer" else column
         if column in order.given and getattr(order, attribute) != value:
@@ -533,6 +619,10 @@ def _create(plan: ImportPlan, tenant: Tenant, user, *, submit: bool) -> list[Sal
             description=planned.description,
             customer_order=planned.reference,
             status=planned.status,
+            order_type=planned.order_type,
+            request_on=planned.request_on,
+            location_id=planned.location,
+            **planned.delivery,
             state=state,
             created_by=user,
             submitted_by=user if submit else None,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +23,19 @@ pytestmark = pytest.mark.django_db
 State = SalesOrder.State
 EXAMPLE = Path(imports.__file__).with_name("import_example.csv")
 HEADER = list(imports.COLUMNS)
+# The columns files had before the delivery columns: such files keep importing.
+FIRST_COLUMNS = [
+    "reference",
+    "customer",
+    "date",
+    "description",
+    "status",
+    "inventory_id",
+    "line_description",
+    "quantity",
+    "unit_price",
+    "tax_category",
+]
 
 
 @pytest.fixture
@@ -277,10 +291,18 @@ def test_checks_take_the_same_queries_for_5_or_1000_lines_and_import_inserts_in_
         assert imports.validate(small, tenant).ok
     with django_assert_max_num_queries(2):
         assert imports.validate(large, tenant).ok
-    # Lock, two lookups, then inserts in the batches the database allows (SQLite: 999 parameters per statement).
-    with django_assert_max_num_queries(20):
+    # Lock, two lookups, the totals, then inserts in the batches the database allows (SQLite: 999 parameters per
+    # statement, so a wider order row takes more batches).
+    with django_assert_max_num_queries(6 + insert_batches(SalesOrder, 200) + insert_batches(SalesOrderLine, 1000)):
         plan = imports.import_orders(large, tenant, order_clerk)
     assert plan.ok and SalesOrder.objects.count() == 200 and SalesOrderLine.objects.count() == 1000
+
+
+def insert_batches(model, count: int) -> int:
+    """The INSERT statements `bulk_create` makes for `count` rows of `model` in the import's batches."""
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    size = min(imports.INSERT_BATCH, connection.ops.bulk_batch_size(fields, [None] * count) or count)
+    return -(-count // size)
 
 
 # --- Limits and hostile files -------------------------------------------------------------------------------------
@@ -327,7 +349,7 @@ def test_a_cell_over_the_csv_field_limit_is_refused():
 
 
 def test_values_beyond_the_header_are_a_problem_of_their_row(tenant, customers):
-    data = make_csv([line()]) + b"PO-1,10000,,,,STOCK-200,,1,,,surplus\r\n"
+    data = make_csv([line()], columns=FIRST_COLUMNS) + b"PO-1,10000,,,,STOCK-200,,1,,,surplus\r\n"
     assert problems(data, tenant) == ["row 3: value outside the named columns: surplus"]
 
 
@@ -636,3 +658,135 @@ def test_command_refuses_an_unreadable_file(tenant, tmp_path):
     with pytest.raises(CommandError, match="1 problem; nothing was imported"):
         call_command("import_orders", str(path), tenant=str(tenant.tenant_id), stdout=io.StringIO(), stderr=err)
     assert err.getvalue().startswith("The file is not UTF-8 text (byte 0xF8 on line 2)")
+
+
+# --- Delivery and order type columns ------------------------------------------------------------------------------
+
+
+def test_the_example_file_carries_location_dates_type_and_a_delivery_address(tenant, customers, order_clerk):
+    plan = imports.import_orders(imports.parse(imports.decode(EXAMPLE.read_bytes())), tenant, order_clerk)
+    assert plan.ok, plan.problems
+    first, second = SalesOrder.objects.order_by("pk")
+    assert (first.order_type, first.location_id, str(first.request_on)) == ("SO", "WH2", "2026-12-08")
+    assert not first.delivery_line1 and not first.delivery_contact_name
+    assert (second.location_id, second.request_on, second.order_type) == ("", None, "SO")
+    assert (second.delivery_line1, second.delivery_postal_code, second.delivery_city) == (
+        "Kaigaten 4",
+        "5003",
+        "Bergen",
+    )
+    assert (second.delivery_country, second.delivery_contact_name) == ("NO", "Kari Nordmann")
+    assert (second.delivery_contact_phone, second.delivery_contact_email) == ("+47 55 00 00 00", "kari@example.com")
+
+
+def test_files_without_the_new_columns_import_as_before_with_the_tenants_first_order_type(tenant, customers):
+    tenant.order_types = "SE, SO"
+    tenant.save()
+    plan = check(make_csv([line(date="2026-12-01")], columns=FIRST_COLUMNS), tenant)
+    assert plan.ok, plan.problems
+    [order] = plan.orders
+    assert order.order_type == "SE" and order.request_on is None and order.location == ""
+    assert not any(order.delivery.values()) and order.delivery_summary == ""
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"order_type": "QT"}, "column order_type: Choose one of the order types set up for this tenant: SO."),
+        ({"request_on": "08.12.2026"}, "column request_on: “08.12.2026” is not a date in the form YYYY-MM-DD"),
+        (
+            {"date": "2026-12-01", "request_on": "2026-11-30"},
+            "column request_on: The requested delivery date cannot be before the order date.",
+        ),
+        ({"location": "L" * 31}, "column location: longer than 30 characters (31)"),
+        ({"location": "W\tH2"}, "column location: use one line without control characters"),
+        (
+            {"delivery_line1": "Kaigaten 4"},
+            "column delivery_country: Enter the two-letter country code: Visma needs it with a delivery address.",
+        ),
+        (
+            {"delivery_postal_code": "5003", "delivery_country": ""},
+            "column delivery_country: Enter the two-letter country code",
+        ),
+        ({"delivery_country": "Norway"}, "column delivery_country: Use the two-letter country code, e.g. NO."),
+        ({"delivery_country": "N\tO"}, "column delivery_country: Use the two-letter country code, e.g. NO."),
+        (
+            {"delivery_line1": "Kaigaten 4", "delivery_country": "Norway"},
+            "column delivery_country: Use the two-letter country code, e.g. NO.",
+        ),
+        ({"delivery_line1": "x" * 51, "delivery_country": "NO"}, "column delivery_line1: longer than 50 characters"),
+        ({"delivery_line2": "x" * 51, "delivery_country": "NO"}, "column delivery_line2: longer than 50 characters"),
+        ({"delivery_line3": "x" * 51, "delivery_country": "NO"}, "column delivery_line3: longer than 50 characters"),
+        (
+            {"delivery_postal_code": "1" * 21, "delivery_country": "NO"},
+            "column delivery_postal_code: longer than 20 characters",
+        ),
+        ({"delivery_city": "c" * 51, "delivery_country": "NO"}, "column delivery_city: longer than 50 characters"),
+        ({"delivery_contact_name": "n" * 256}, "column delivery_contact_name: longer than 255 characters"),
+        ({"delivery_contact_attention": "a" * 256}, "column delivery_contact_attention: longer than 255 characters"),
+        ({"delivery_contact_phone": "1" * 51}, "column delivery_contact_phone: longer than 50 characters"),
+        (
+            {"delivery_contact_email": "kari at example"},
+            "column delivery_contact_email: Enter e-mail addresses like name@example.com, several separated by “;”.",
+        ),
+        ({"delivery_contact_email": "k@example.com;" * 19}, "column delivery_contact_email: longer than 255"),
+    ],
+)
+def test_each_delivery_column_is_checked_with_the_order_forms_rules(tenant, customers, values, expected):
+    found = problems(make_csv([line(**values)]), tenant)
+    assert len(found) == 1 and found[0].startswith(f"row 2, {expected}"), found
+
+
+def test_delivery_values_are_written_as_the_form_writes_them(tenant, customers):
+    row = line(
+        order_type="so",
+        request_on="2026-12-08",
+        location="WH2",
+        delivery_line1="Kaigaten 4",
+        delivery_city="Bergen",
+        delivery_country="no",
+        delivery_contact_email=" kari@example.com ; lager@example.com ",
+    )
+    [order] = check(make_csv([row, line(inventory_id="FREIGHT")]), tenant).orders
+    assert order.order_type == "SO" and order.delivery_country == "NO" and order.location == "WH2"
+    assert order.delivery_contact_email == "kari@example.com;lager@example.com"
+    assert order.delivery_summary == "location WH2; Kaigaten 4, Bergen, NO; kari@example.com;lager@example.com"
+
+
+def test_the_rows_of_one_order_must_agree_on_its_delivery(tenant, customers):
+    rows = [
+        line(delivery_city="Bergen", delivery_country="NO"),
+        line(inventory_id="FREIGHT", delivery_city="Oslo"),
+        line(inventory_id="SERV-100", order_type="SO", location="MAIN"),
+        line(inventory_id="STOCK-200", location="SHOP"),
+    ]
+    assert problems(make_csv(rows), tenant) == [
+        "row 3, column delivery_city: differs from row 2 of order PO-1 (“Bergen”); the rows of one order must agree",
+        "row 5, column location: differs from row 4 of order PO-1 (“MAIN”); the rows of one order must agree",
+    ]
+
+
+def test_the_preview_shows_each_orders_type_and_delivery(clerk_client, tenant, customers):
+    page = upload(clerk_client, tenant, EXAMPLE.read_bytes()).content.decode()
+    assert '<th scope="col">Type</th>' in page and '<th scope="col">Delivery</th>' in page
+    assert "requested 08/12/2026; location WH2</td>" in page
+    assert "Kaigaten 4, 5003 Bergen, NO; Kari Nordmann, +47 55 00 00 00, kari@example.com</td>" in page
+    assert '<th scope="col" class="mono">delivery_country</th>' in page  # the rows as the file has them
+    assert '<td class="mono">delivery_country</td><td>with an address</td>' in page  # and the format table
+
+
+def test_imported_delivery_reaches_visma(clerk_client, tenant, customers, sandbox, django_capture_on_commit_callbacks):
+    preview = upload(clerk_client, tenant, EXAMPLE.read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        clerk_client.post(URL, {"action": "import", "token": preview.context["token"], "mode": "submit"})
+    sent = {o["body"]["customer"]["order"]: o["body"] for o in sandbox.state.orders()}
+    assert sent["PO-2026-0141"]["customer"]["locationId"] == "WH2"
+    assert sent["PO-2026-0141"]["requestOn"] == "2026-12-08T00:00:00"
+    assert sent["PO-2026-0142"]["shipping"]["address"] == {
+        "line1": "Kaigaten 4",
+        "line2": None,
+        "line3": None,
+        "postalCode": "5003",
+        "city": "Bergen",
+        "countryId": "NO",
+    }
