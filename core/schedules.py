@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 SWEEPER = "order-sweeper"
+ORDER_REFRESH = "order-refresh"  # every ORDER_REFRESH_MINUTES: one refresh task per tenant with orders to follow
 # The sweeper runs every minute; this late, it has stopped.
 SWEEPER_LATE_AFTER = timedelta(minutes=3)
 

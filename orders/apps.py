@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.db.models.signals import post_delete, post_migrate, post_save
 
-from core.schedules import SWEEPER
+from core.schedules import ORDER_REFRESH, SWEEPER
 
 
 def ensure_sweeper_schedule(**kwargs) -> None:
@@ -23,12 +24,30 @@ def ensure_sweeper_schedule(**kwargs) -> None:
     )
 
 
+def ensure_refresh_schedule(**kwargs) -> None:
+    """Every migrate puts the order refresh's schedule back, every ORDER_REFRESH_MINUTES as settings say now."""
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=ORDER_REFRESH,
+        defaults={
+            "func": "orders.tasks.refresh_all_tenants",
+            "args": None,
+            "kwargs": None,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": settings.ORDER_REFRESH_MINUTES,
+            "repeats": -1,
+        },
+    )
+
+
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = "Sales orders"
 
     def ready(self) -> None:
         post_migrate.connect(ensure_sweeper_schedule, sender=self, dispatch_uid="orders.ensure_sweeper_schedule")
+        post_migrate.connect(ensure_refresh_schedule, sender=self, dispatch_uid="orders.ensure_refresh_schedule")
         from . import totals
         from .models import SalesOrderLine
 

@@ -474,6 +474,13 @@ def sweep() -> str:
     return f"{len(due)} enqueued, {reconciled} reconciled" + (f", {failed} could not be reconciled" if failed else "")
 
 
+def found_in_visma(order: SalesOrder, order_type: str, number: str) -> SalesOrder:
+    """Visma has the order under our reference although its POST lost its answer (the order refresh saw it): it is
+    submitted with Visma's number from now on, so it is never sent again."""
+    _log(order, "lookup", "found", time.monotonic(), None)
+    return _submitted(order, order_type, number, expected=(State.QUEUED, State.SUBMITTING, State.FAILED))
+
+
 def _submitted(order: SalesOrder, order_type: str, number: str, *, expected=(State.SUBMITTING,)) -> SalesOrder:
     now = timezone.now()
     settled = SalesOrder.objects.filter(pk=order.pk, state__in=expected).update(

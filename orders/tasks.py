@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from . import changes, services
+from tenants.models import Tenant
+
+from . import changes, refresh, services
 
 
 def submit_order(order_id: int) -> str:
@@ -24,3 +26,16 @@ def enqueue_orders(order_ids: list[int]) -> int:
     for order_id in order_ids:
         services.enqueue(order_id)
     return len(order_ids)
+
+
+def refresh_all_tenants() -> str:
+    """The schedule: one refresh task per tenant with orders to follow."""
+    count = refresh.enqueue_all()
+    return f"{count} tenant{'s' if count != 1 else ''} to refresh"
+
+
+def refresh_tenant_orders(tenant_id: int) -> str:
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return "tenant gone"
+    return f"{tenant.name}: {refresh.refresh_tenant(tenant).summary()}"

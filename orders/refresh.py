@@ -1,0 +1,567 @@
+"""Following orders after Visma has them: per tenant, one paged list of the orders Visma changed since the last look.
+
+A run asks `GET /api/v3/SalesOrders?modifiedSince=<watermark>&orderBy=created asc`. Creation times never change, so
+an order changed while the run pages stays where it was: nothing is skipped, and an order that shows up twice (a
+page boundary moved) is kept once. Each row is matched to the tenant's submitted order of that type and number, or,
+for an order whose POST lost its answer, by our reference in `customerRefNo`: that order is marked submitted with
+Visma's number and never sent again. The watermark is the newest `lastModified` read, by Visma's clock, and moves
+only after a complete walk.
+
+Runs are background work: they wait for their turn in the tenant's rate budget and leave the second half of Visma's
+window to order submission, trying again later instead (as the customer sync does).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from core.money import format_money
+from tenants import api_log, paging
+from tenants.models import Tenant
+from tenants.visma import RateLimited, ValidationRejected, VismaClient, VismaError, clock
+from tenants.visma.remote_text import clean
+
+from . import services, visma_status
+from .models import SalesOrder, SubmissionAttempt
+
+logger = logging.getLogger(__name__)
+State = SalesOrder.State
+
+CONTEXT = "order refresh"  # the API log's label for a run's calls
+PAGE_SIZE = 1000  # asked for first; Visma's refusals and short pages bring it down (tenants.paging)
+ENDPOINT = "SalesOrders"  # the page size that worked is remembered per tenant under this name
+OVERLAP = timedelta(minutes=1)  # read again before the watermark: an order saved just before it may commit later
+CLOCK_RETRY = timedelta(seconds=60)  # a first run asked before Visma's clock was known starts again when this far off
+LOCK_SECONDS = 15 * 60
+WANTED_STALE = timedelta(minutes=15)  # a wish for a run this old whose run never came is wished again
+CHUNK = 500  # orders per IN (...) and per bulk UPDATE
+LOST = ("unknown", services.IN_FLIGHT)  # POST outcomes after which Visma may have the order
+AWAITING = (State.QUEUED, State.SUBMITTING, State.FAILED)
+MOST_REPEATED_PAGES = 2  # pages in a row that bring no order not read before: Visma is not paging, stop
+
+REFRESHED, IDLE, BUSY, DEFERRED, FAILED = "refreshed", "idle", "busy", "deferred", "failed"
+VISMA_FIELDS = [
+    "visma_status",
+    "visma_order_total",
+    "visma_tax_total",
+    "visma_currency",
+    "visma_shipping_date",
+    "visma_last_modified",
+    "visma_refreshed_at",
+    "visma_closed_at",
+]
+
+
+@dataclass
+class Seen:
+    """One portal order whose status or total in Visma changed (or that was found in Visma after a lost answer)."""
+
+    reference: str
+    label: str
+    old_status: str
+    new_status: str
+    old_total: Decimal | None
+    new_total: Decimal | None
+    currency: str
+    found: bool = False
+
+    def describe(self) -> str:
+        parts = [f"{self.reference} ({self.label}):"]
+        if self.found:
+            parts.append("found in Visma after a lost answer, now submitted;")
+        if self.old_status != self.new_status:
+            old = visma_status.words(self.old_status) or "not read before"
+            parts.append(f"{old} → {visma_status.words(self.new_status) or 'no status'}")
+        if self.old_total != self.new_total:
+            parts.append(f"total {self._money(self.old_total)} → {self._money(self.new_total)}")
+        return " ".join(parts).rstrip(";")
+
+    def _money(self, amount: Decimal | None) -> str:
+        return "none" if amount is None else format_money(amount, self.currency)
+
+
+@dataclass
+class RefreshResult:
+    tenant: Tenant
+    outcome: str = REFRESHED
+    calls: int = 0  # list requests sent (refused ones included)
+    read: int = 0  # distinct orders Visma listed
+    updated: int = 0  # portal orders written
+    changed: list[Seen] = field(default_factory=list)
+    error: str = ""
+    note: str = ""  # how paging adapted
+    retry_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (REFRESHED, IDLE)
+
+    def summary(self) -> str:
+        if self.outcome == IDLE:
+            return "no orders to follow; no call made"
+        if self.outcome == BUSY:
+            return "another refresh of this tenant is running"
+        if self.outcome in (DEFERRED, FAILED):
+            return self.error
+        changed = f"{len(self.changed)} order{'s' if len(self.changed) != 1 else ''} changed"
+        calls = f"{self.calls} list call{'s' if self.calls != 1 else ''}"
+        return " ".join(part for part in (f"{changed}; {self.read} read in {calls}.", self.note) if part)
+
+
+class _Deferred(Exception):
+    def __init__(self, wait: float, reason: str):
+        super().__init__(reason)
+        self.wait, self.reason = wait, reason
+
+
+# --- which tenants and orders -----------------------------------------------------------------------------------------
+def followed(now: datetime | None = None) -> Q:
+    """Orders Visma has and the portal still follows: submitted, numbered, and not closed in Visma long ago."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.ORDER_REFRESH_DAYS)
+    still_open = Q(visma_closed_at__isnull=True) | Q(visma_closed_at__gte=cutoff)
+    return Q(state=State.SUBMITTED) & ~Q(visma_number="") & still_open
+
+
+def is_followed(order: SalesOrder, now: datetime | None = None) -> bool:
+    cutoff = (now or timezone.now()) - timedelta(days=settings.ORDER_REFRESH_DAYS)
+    closed = order.visma_closed_at
+    return order.state == State.SUBMITTED and bool(order.visma_number) and (closed is None or closed >= cutoff)
+
+
+def _lost_posts(now: datetime) -> QuerySet:
+    cutoff = now - timedelta(days=settings.ORDER_REFRESH_DAYS)
+    return SubmissionAttempt.objects.filter(kind="post", outcome__in=LOST, started_at__gte=cutoff)
+
+
+def awaiting(now: datetime | None = None) -> Q:
+    """Orders not (yet) known as submitted whose POST lost its answer lately: Visma may have them anyway."""
+    lost = _lost_posts(now or timezone.now()).filter(order=OuterRef("pk"))
+    return Q(state__in=AWAITING) & Q(Exists(lost))
+
+
+def tenants_to_refresh(application_id: int | None = None) -> QuerySet:
+    """Tenants that may be read and have orders to follow (or to find after a lost answer): one query."""
+    now = timezone.now()
+    orders = SalesOrder.objects.filter(tenant=OuterRef("pk"))
+    has_work = Exists(orders.filter(followed(now))) | Exists(orders.filter(awaiting(now)))
+    tenants = Tenant.objects.filter(has_work, active=True, can_read=True, application__active=True)
+    return tenants.filter(application_id=application_id) if application_id else tenants
+
+
+# --- runs -------------------------------------------------------------------------------------------------------------
+def enqueue(tenant_pk: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(
+        "orders.tasks.refresh_tenant_orders",
+        tenant_pk,
+        task_name=f"order-refresh-{tenant_pk}",
+        group="order-refresh",
+        save=False,
+    )
+
+
+def enqueue_all() -> int:
+    """The schedule's fan-out: one run per tenant with orders to follow."""
+    tenant_pks = list(tenants_to_refresh().values_list("pk", flat=True))
+    for tenant_pk in tenant_pks:
+        enqueue(tenant_pk)
+    return len(tenant_pks)
+
+
+def run_later(tenant_pk: int, seconds: float) -> datetime:
+    """One run of the tenant in `seconds`: a one-off django-q2 schedule per tenant, so asking again only moves it."""
+    from django_q.models import Schedule
+
+    when = timezone.now() + timedelta(seconds=max(0.0, seconds))
+    Schedule.objects.update_or_create(
+        name=f"order-refresh-tenant-{tenant_pk}",
+        defaults={
+            "func": "orders.tasks.refresh_tenant_orders",
+            "args": repr((tenant_pk,)),
+            "kwargs": None,
+            "schedule_type": Schedule.ONCE,
+            "repeats": 1,
+            "next_run": when,
+        },
+    )
+    return when
+
+
+def ask_for_refresh(tenant_pks: list[int], delay: float | None = None) -> list[int]:
+    """A refresh of each tenant soon, however often asked: the first wish sets the tenant's flag (a conditional
+    UPDATE) and schedules one run `delay` seconds later; wishes while the flag is set add nothing. The run clears the
+    flag when it starts. Returns the tenants a run was scheduled for."""
+    delay = settings.VISMA_WEBHOOK_DEBOUNCE_SECONDS if delay is None else delay
+    now = timezone.now()
+    not_wished = Q(orders_refresh_wanted_at__isnull=True) | Q(orders_refresh_wanted_at__lt=now - WANTED_STALE)
+    scheduled = []
+    for tenant_pk in tenant_pks:
+        if Tenant.objects.filter(not_wished, pk=tenant_pk).update(orders_refresh_wanted_at=now):
+            scheduled.append(tenant_pk)
+            if delay > 0:
+                run_later(tenant_pk, delay)
+            else:
+                transaction.on_commit(lambda tenant_pk=tenant_pk: enqueue(tenant_pk), robust=True)
+    return scheduled
+
+
+class _Lock:
+    """One run per tenant at a time, across workers and hosts (the cache is shared)."""
+
+    def __init__(self, tenant_pk: int):
+        self.key, self.value = f"order-refresh-lock:{tenant_pk}", uuid.uuid4().hex
+
+    def acquire(self) -> bool:
+        return cache.add(self.key, self.value, timeout=LOCK_SECONDS)
+
+    def release(self) -> None:
+        if cache.get(self.key) == self.value:
+            cache.delete(self.key)
+
+
+def refresh_tenant(tenant: Tenant) -> RefreshResult:
+    """One refresh of the tenant's orders; never raises for Visma's errors (the result and the tenant say them)."""
+    result = RefreshResult(tenant=tenant)
+    lock = _Lock(tenant.pk)
+    if not lock.acquire():
+        result.outcome = BUSY
+        return result
+    started = timezone.now()
+    try:
+        Tenant.objects.filter(pk=tenant.pk).update(orders_refresh_wanted_at=None)
+        tenant = Tenant.objects.select_related("application").get(pk=tenant.pk)
+        result.tenant = tenant
+        _run(tenant, result)
+    finally:
+        lock.release()
+        if Tenant.objects.filter(pk=tenant.pk, orders_refresh_wanted_at__gt=started).exists():
+            run_later(tenant.pk, settings.VISMA_WEBHOOK_DEBOUNCE_SECONDS)  # asked for while this run went on
+    logger.info("Order refresh of %s: %s", tenant.name, result.summary())
+    return result
+
+
+def _run(tenant: Tenant, result: RefreshResult) -> None:
+    now = timezone.now()
+    work = SalesOrder.objects.filter(tenant=tenant).filter(followed(now) | awaiting(now))
+    readable = tenant.active and tenant.can_read and tenant.application.active
+    if not readable or not work.exists():
+        result.outcome = IDLE
+        return
+    client = VismaClient(tenant)
+    try:
+        with api_log.context(CONTEXT):
+            rows = _walk(client, tenant, result)
+    except _Deferred as deferred:
+        _defer(tenant, result, deferred.wait, deferred.reason)
+        return
+    except RateLimited as exc:  # Visma's 429, or the rate budget holding the call back (Throttled)
+        _defer(tenant, result, exc.retry_after, str(exc))
+        return
+    except VismaError as exc:
+        result.outcome, result.error = FAILED, paging.message(exc)
+        Tenant.objects.filter(pk=tenant.pk).update(orders_refresh_error=result.error)
+        return
+    with transaction.atomic():
+        _apply(tenant, rows, result)
+        newest = max(filter(None, (_moment(row.get("lastModified")) for row in rows.values())), default=None)
+        seen_until = max(filter(None, (newest, tenant.orders_seen_until)), default=None)
+        Tenant.objects.filter(pk=tenant.pk).update(
+            orders_seen_until=seen_until, orders_refreshed_at=timezone.now(), orders_refresh_error=""
+        )
+
+
+def _defer(tenant: Tenant, result: RefreshResult, wait: float, reason: str) -> None:
+    result.outcome = DEFERRED
+    result.retry_at = run_later(tenant.pk, wait)
+    result.error = f"{reason} The refresh runs again at {timezone.localtime(result.retry_at):%H:%M:%S}."
+
+
+def _walk(client: VismaClient, tenant: Tenant, result: RefreshResult) -> dict[tuple[str, str], dict]:
+    """Every order Visma changed since the watermark, by (type, orderId); pages adapt to what Visma serves."""
+    since, first_time = _since(tenant, client.api_host)
+    offset_used = clock.offset(client.api_host)
+    size = paging.first_size(tenant.pk, ENDPOINT, PAGE_SIZE)
+    rows: dict[tuple[str, str], dict] = {}
+    page_index = repeated = 0
+    refused: list[int] = []
+    short: list[tuple[int, int]] = []
+    unremembered = False  # a smaller size is in use that has not returned a page yet
+    while True:
+        if (wait := client.rate_budget.bulk_read_wait()) > 0:
+            raise _Deferred(wait, "Less than half of Visma's rate limit for this window is left; orders go first.")
+        result.calls += 1
+        try:
+            page = client.list_sales_orders(since, page_index, size)
+        except ValidationRejected as exc:
+            smaller = paging.smaller(size) if paging.is_refusal(exc) else None
+            if smaller is None:
+                raise
+            refused.append(size)
+            page_index, size, unremembered = page_index * size // smaller, smaller, True
+            continue
+        drift = clock.offset(client.api_host) - offset_used
+        if first_time and page_index == 0 and abs(drift) > CLOCK_RETRY:  # asked before Visma's clock was known
+            since, offset_used, first_time = since + drift, offset_used + drift, False
+            continue
+        known = len(rows)
+        for row in page.value:
+            _keep(rows, row)
+        repeated = repeated + 1 if len(rows) == known and page.value else 0
+        if repeated >= MOST_REPEATED_PAGES:
+            raise VismaError("Visma served the same orders again on every next page; the refresh stopped.")
+        if unremembered:
+            paging.remember(tenant.pk, ENDPOINT, size)
+            unremembered = False
+        if not page.next_page or not page.value:
+            break
+        if len(page.value) < size:
+            # Cut short without a 400: go on in pages of the size served. Whether Visma counts pageIndex in pages of
+            # the size asked or served, the next such page skips no order (some may be read twice: kept once).
+            short.append((size, len(page.value)))
+            page_index, size, unremembered = page_index + 1, len(page.value), True
+            continue
+        page_index += 1
+    result.read = len(rows)
+    result.note = _paging_note(refused, short, size)
+    return rows
+
+
+def _since(tenant: Tenant, api_host: str) -> tuple[datetime, bool]:
+    """(modifiedSince by Visma's clock, whether this is the tenant's first run). The first run starts at the earliest
+    submission (or lost POST) of the orders it follows, less the clock slack a lookup allows."""
+    if tenant.orders_seen_until:
+        return tenant.orders_seen_until - OVERLAP, False
+    now = timezone.now()
+    submitted = SalesOrder.objects.filter(followed(now), tenant=tenant).aggregate(first=Min("submitted_at"))["first"]
+    lost = _lost_posts(now).filter(order__tenant=tenant, order__state__in=AWAITING)
+    posted = lost.aggregate(first=Min("started_at"))["first"]
+    first = min(filter(None, (submitted, posted)), default=now)
+    return first - services.CLOCK_SLACK + clock.offset(api_host), True
+
+
+def _keep(rows: dict, row: dict) -> None:
+    order_type, order_id = row.get("type"), row.get("orderId")
+    if not isinstance(order_type, str) or not isinstance(order_id, str) or not order_type or not order_id:
+        return
+    key = (order_type, order_id)
+    earlier = rows.get(key)
+    if earlier is None or (_moment(row.get("lastModified")) or _EPOCH) >= (
+        _moment(earlier.get("lastModified")) or _EPOCH
+    ):
+        rows[key] = row
+
+
+def _paging_note(refused: list[int], short: list[tuple[int, int]], used: int) -> str:
+    clauses = [f"refused pages of {size:,}" for size in refused]
+    clauses += [f"served {served:,} orders per page although {asked:,} were asked" for asked, served in short]
+    return f"Visma {' and '.join(clauses)}; used {used:,}." if clauses else ""
+
+
+# --- what Visma said, onto the portal's orders ------------------------------------------------------------------------
+def _apply(tenant: Tenant, rows: dict[tuple[str, str], dict], result: RefreshResult) -> None:
+    """Orders found after a lost answer become submitted; then every submitted order Visma listed gets Visma's status
+    and totals, in a few bulk statements. A row older than what the portal already read (a "Refresh now" meanwhile)
+    changes nothing."""
+    now = timezone.now()
+    found = _found_after_lost_answer(tenant, rows)
+    numbers = sorted({number for _, number in rows})
+    orders: list[SalesOrder] = []
+    for chunk in _chunks(numbers, CHUNK):
+        orders += SalesOrder.objects.filter(tenant=tenant, state=State.SUBMITTED, visma_number__in=chunk).only(
+            "pk", "reference", "state", "visma_type", "visma_number", *VISMA_FIELDS
+        )
+    updated = []
+    for order in orders:
+        row = rows.get((order.visma_type, order.visma_number))
+        if row is None:
+            continue
+        fields = list_fields(row)
+        if _older(fields["visma_last_modified"], order.visma_last_modified):
+            continue
+        before = (order.visma_status, order.visma_order_total)
+        _set(order, fields, now)
+        updated.append(order)
+        if before != (order.visma_status, order.visma_order_total) or order.pk in found:
+            result.changed.append(
+                Seen(
+                    reference=order.reference,
+                    label=order.visma_label,
+                    old_status=before[0],
+                    new_status=order.visma_status,
+                    old_total=before[1],
+                    new_total=order.visma_order_total,
+                    currency=order.visma_currency,
+                    found=order.pk in found,
+                )
+            )
+    SalesOrder.objects.bulk_update(updated, VISMA_FIELDS, batch_size=CHUNK)
+    result.updated = len(updated)
+
+
+def _older(listed: datetime | None, known: datetime | None) -> bool:
+    return listed is not None and known is not None and listed < known
+
+
+def _found_after_lost_answer(tenant: Tenant, rows: dict[tuple[str, str], dict]) -> set[int]:
+    """Orders of ours Visma has under our reference (`customerRefNo`) while the portal still waits to learn whether
+    their POST arrived: marked submitted with Visma's number (`services.found_in_visma`), so never sent again."""
+    by_reference = {}
+    for (order_type, order_id), row in rows.items():
+        reference = row.get("customerRefNo")
+        if isinstance(reference, str) and reference:
+            by_reference[reference] = (order_type, order_id)
+    found = set()
+    for chunk in _chunks(sorted(by_reference), CHUNK):
+        waiting = SalesOrder.objects.filter(awaiting(), tenant=tenant, reference__in=chunk).select_related(
+            "tenant", "customer"
+        )
+        for order in waiting:
+            if services.found_in_visma(order, *by_reference[order.reference]).state == State.SUBMITTED:
+                found.add(order.pk)
+    return found
+
+
+def list_fields(row: dict) -> dict:
+    """The portal's fields from one `SalesOrderListDto`."""
+    return {
+        "visma_status": _text(row.get("status"), 20),
+        "visma_order_total": _decimal(row.get("orderTotal")),
+        "visma_tax_total": _decimal(row.get("taxTotal")),
+        "visma_currency": _text(row.get("currency"), 5),
+        "visma_shipping_date": _date(row.get("shippingScheduledDate")),
+        "visma_last_modified": _moment(row.get("lastModified")),
+    }
+
+
+def order_fields(dto: dict) -> dict:
+    """The portal's fields from one `SalesOrderDto` (status, totals and shipping are sections of it)."""
+    status = _dict(dto.get("status"))
+    word = _text(status.get("description"), 20)
+    if not word:
+        word = "Cancelled" if status.get("cancelled") is True else "Hold" if status.get("hold") is True else ""
+    totals = _dict(dto.get("totals"))
+    return {
+        "visma_status": word,
+        "visma_order_total": _decimal(totals.get("orderTotal")),
+        "visma_tax_total": _decimal(totals.get("taxTotal")),
+        "visma_currency": _text(dto.get("currencyId"), 5),
+        "visma_shipping_date": _date(_dict(dto.get("shipping")).get("scheduledDate")),
+        "visma_last_modified": _moment(dto.get("lastModified")),
+    }
+
+
+def _set(order: SalesOrder, fields: dict, now: datetime) -> None:
+    """Visma's values onto the order; it is closed from the first time Visma completed or cancelled it (and open
+    again should Visma reopen it)."""
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.visma_refreshed_at = now
+    if not visma_status.is_closed(order.visma_status):
+        order.visma_closed_at = None
+    elif order.visma_closed_at is None:
+        order.visma_closed_at = now
+
+
+# --- "Refresh now" ----------------------------------------------------------------------------------------------------
+ORDER_FIELDS = [*VISMA_FIELDS, "visma_etag", "visma_lines", "visma_lines_read_for"]
+
+
+def refresh_order(order: SalesOrder, user=None) -> str:
+    """Read one order from Visma now, for staff waiting for it: one call, and its lines only when Visma changed the
+    order since they were read. Returns "" or why Visma could not be read, in words."""
+    if not order.visma_number:
+        return "The order is not in Visma yet."
+    client = VismaClient(order.tenant, for_staff=True)
+    try:
+        with api_log.context(f"order {order.reference}"):
+            remote = client.get_sales_order(order.visma_type, order.visma_number)
+            fields = {**order_fields(remote.order), "visma_etag": remote.etag}
+            modified = fields["visma_last_modified"]
+            if order.visma_lines is None or modified is None or modified != order.visma_lines_read_for:
+                lines = client.get_sales_order_lines(order.visma_type, order.visma_number)
+                fields["visma_lines"] = [line_fields(line) for line in lines]
+                fields["visma_lines_read_for"] = modified
+    except VismaError as exc:
+        logger.info("Order %s could not be read from Visma for %s: %s", order.reference, user, exc)
+        return paging.message(exc)
+    _set(order, fields, timezone.now())
+    SalesOrder.objects.filter(pk=order.pk).update(**{name: getattr(order, name) for name in ORDER_FIELDS})
+    logger.info("Order %s read from Visma for %s", order.reference, user)
+    return ""
+
+
+def line_fields(line: dict) -> dict:
+    """What the portal keeps of one `SalesOrderLineDto`: numbers as exact decimal text."""
+    inventory = _dict(line.get("inventory"))
+    price = _decimal(line.get("unitPrice"))
+    quantity = _decimal(line.get("quantity"))
+    return {
+        "lineId": line.get("lineId") if isinstance(line.get("lineId"), int) else None,
+        "sortOrder": line.get("sortOrder") if isinstance(line.get("sortOrder"), int) else None,
+        "inventoryId": _text(inventory.get("id"), 30),
+        "description": _text(line.get("description"), 256),
+        "quantity": None if quantity is None else str(quantity.normalize()),
+        "unitPrice": None if price is None else str(price.normalize()),
+        "taxCategoryId": _text(line.get("taxCategoryId"), 10),
+    }
+
+
+# --- reading Visma's values -------------------------------------------------------------------------------------------
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LARGEST = Decimal(10) ** 21  # the amount fields hold 22 digits before the decimal mark
+
+
+def _text(value, limit: int) -> str:
+    return clean(value, limit=limit) if isinstance(value, str) else ""
+
+
+def _decimal(value) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or abs(number) >= _LARGEST:
+        return None
+    return number.quantize(Decimal("0.00000001"))
+
+
+def _moment(value) -> datetime | None:
+    """A date-time as Visma writes it (UTC unless it says otherwise, up to seven decimals)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _date(value) -> date | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
