@@ -158,19 +158,24 @@ def list_sales_orders(state: SandboxState, tenant_id: str, query: dict, base: st
     if field.lower() not in ORDER_BY or direction.lower() not in ("", "asc", "desc"):
         raise BadRequest({"orderBy": ["orderBy must be created, lastModified or orderId, optionally asc or desc."]})
     key = ORDER_BY[field.lower()]
-    orders = [o for o in state.orders(tenant_id) if order_type is None or o["type"] == order_type]
-    if customer_id := query.get("customerId", [""])[-1]:
-        orders = [o for o in orders if o["customerId"] == customer_id]
-    if since := query.get("modifiedSince", [""])[-1]:
-        threshold = _ticks(since, "modifiedSince")
-        orders = [o for o in orders if _ticks(o["lastModified"], "lastModified") >= threshold]
-    if status := query.get("status", [""])[-1]:
-        orders = [o for o in orders if o["status"] == status]
-    orders.sort(
-        key=lambda o: (o[key] if key == "orderId" else _ticks(o[key], key), o["type"], o["orderId"]),
-        reverse=direction.lower() == "desc",
-    )
-    rows = [dto.list_row(state, o) for o in orders]
+    since = query.get("modifiedSince", [""])[-1]
+    threshold = _ticks(since, "modifiedSince") if since else None
+    customer_id, status = query.get("customerId", [""])[-1], query.get("status", [""])[-1]
+    with state.lock:
+        orders = [
+            o
+            for o in state.sales_orders
+            if o["tenant_id"] == tenant_id
+            and (order_type is None or o["type"] == order_type)
+            and (not customer_id or o["customerId"] == customer_id)
+            and (not status or o["status"] == status)
+            and (threshold is None or _ticks(o["lastModified"], "lastModified") >= threshold)
+        ]
+        orders.sort(
+            key=lambda o: (o[key] if key == "orderId" else _ticks(o[key], key), o["type"], o["orderId"]),
+            reverse=direction.lower() == "desc",
+        )
+        rows = [dto.list_row(state, o) for o in orders]
     if text := query.get("filter", [""])[-1].lower():
         rows = [
             r for r in rows if any(text in (r[k] or "").lower() for k in ("orderId", "customerOrder", "customerName"))
