@@ -34,14 +34,27 @@ class TenantForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ["application", "name", "tenant_id", "can_read", "can_write", "active", "default_currency"]
+        fields = [
+            "application",
+            "name",
+            "tenant_id",
+            "can_read",
+            "can_write",
+            "active",
+            "default_currency",
+            "order_types",
+        ]
         help_texts = {
             "tenant_id": "The customer's company tenant ID (UUID), shown once they approve the app in the App Store.",
             "can_write": "The customer approved the write scope: orders can be submitted.",
+            "order_types": "The order types set up in Visma that staff may choose, comma separated, e.g. SO, SE; "
+            "the first is the default. Empty keeps the current ones.",
         }
+        widgets = {"order_types": forms.TextInput(attrs={"class": "text-uppercase", "autocomplete": "off"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["order_types"].required = False
         refuse_control_characters(self)
         if not self.instance.pk:
             # A customer approves the write scope separately; until someone ticks it, a new tenant only reads.
@@ -52,6 +65,16 @@ class TenantForm(forms.ModelForm):
 
     def clean_default_currency(self) -> str:
         return (self.cleaned_data.get("default_currency") or "").strip().upper() or self.instance.default_currency
+
+    def clean_order_types(self) -> str:
+        """Written the way the model's rule reads them: capitals, ", " between; each type once."""
+        types = [part.strip().upper() for part in (self.cleaned_data.get("order_types") or "").split(",")]
+        types = [part for part in types if part]
+        if not types:
+            return self.instance.order_types
+        if twice := sorted({part for part in types if types.count(part) > 1}):
+            raise forms.ValidationError(f"Each order type once: {', '.join(twice)} is listed twice.")
+        return ", ".join(types)
 
     def clean(self):
         cleaned = super().clean()
