@@ -12,6 +12,7 @@ _PATTERNS = [
     (re.compile(r"(?i)(client_secret=)[^&\s]+"), r"\1[redacted]"),
     (re.compile(r'(?i)("(?:access_token|client_secret|password)"\s*:\s*")[^"]*(")'), r"\1[redacted]\2"),
     (re.compile(r"(?i)('(?:access_token|client_secret|password)'\s*:\s*')[^']*(')"), r"\1[redacted]\2"),
+    (re.compile(r"(/webhooks/visma/)[^/\s?#\"']+"), r"\1[redacted]"),  # the webhook URL's token is a secret
 ]
 
 

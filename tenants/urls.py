@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
+from orders import webhook_views
+
 from . import api_log_views, customer_views, views
 
 app_name = "tenants"
@@ -19,6 +21,7 @@ urlpatterns = [
     path("applications/<int:pk>/", views.application_detail, name="application-detail"),
     path("applications/<int:pk>/edit/", views.application_edit, name="application-edit"),
     path("applications/<int:pk>/deactivate/", views.application_deactivate, name="application-deactivate"),
+    path("applications/<int:pk>/webhook/rotate/", webhook_views.rotate_webhook, name="application-rotate-webhook"),
     path("customers/", customer_views.customer_list, name="customer-list"),
     path("customers/<int:pk>/", customer_views.customer_detail, name="customer-detail"),
     path("api-calls/", api_log_views.api_call_list, name="api-call-list"),

@@ -7,6 +7,7 @@ so a new page cannot ship without deciding who may use it. No answer anywhere ma
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 ROLES = ("anonymous", "viewer", "clerk", "admin")
 LOGIN = "login"  # 302 to the portal's login page
 ADMIN_LOGIN = "admin-login"  # 302 to the Django admin's own login page
-OK, REDIRECT, FORBIDDEN, NOT_FOUND, NOT_ALLOWED = 200, 302, 403, 404, 405
+OK, REDIRECT, BAD_REQUEST, FORBIDDEN, NOT_FOUND, NOT_ALLOWED = 200, 302, 400, 403, 404, 405
 
 
 def row(get: str, post: str) -> dict[str, tuple]:
@@ -60,6 +61,7 @@ MATRIX: dict[str, tuple[dict, str, dict]] = {
     "tenants:application-detail": ({"pk": "application"}, "", row("L 200 200 200", "L 405 405 405")),
     "tenants:application-edit": ({"pk": "application"}, "", row("L 403 403 200", "L 403 403 200")),
     "tenants:application-deactivate": ({"pk": "application"}, "", row("L 405 405 405", "L 403 403 302")),
+    "tenants:application-rotate-webhook": ({"pk": "application"}, "", row("L 405 405 405", "L 403 403 302")),
     "tenants:customer-list": ({}, "", row("L 200 200 200", "L 405 405 405")),
     "tenants:customer-detail": ({"pk": "customer"}, "", row("L 200 200 200", "L 405 405 405")),
     "tenants:api-call-list": ({}, "", row("L 200 200 200", "L 405 405 405")),
@@ -83,6 +85,10 @@ MATRIX: dict[str, tuple[dict, str, dict]] = {
     "orders:order-list-states": ({}, "ids={order}", row("L 200 200 200", "L 405 405 405")),
     "orders:dashboard-orders": ({}, "", row("L 200 200 200", "L 405 405 405")),
 }
+
+# Visma's notifications: no login, no CSRF token; any caller with the token gets the same answers (an empty POST is
+# not a notification), anyone without it a 404.
+MATRIX["visma-webhook"] = ({"token": "webhook"}, "", row("405 405 405 405", "400 400 400 400"))
 
 # The Django admin is for superusers and staff. The portal's login comes first; none of the roles is staff, so the
 # admin then sends them to its own login.
@@ -119,7 +125,14 @@ def objects(sandbox, tenant, order_clerk):
     customer = Customer.objects.create(tenant=tenant, number=dto["id"], name=dto["name"], status="Active")
     order = SalesOrder.objects.create(tenant=tenant, customer=customer, created_by=order_clerk)
     SalesOrderLine.objects.create(order=order, position=1, inventory_id="STOCK-100", quantity=Decimal(2))
-    return {"tenant": tenant, "application": tenant.application, "customer": customer, "order": order}
+    webhook = SimpleNamespace(pk=tenant.application.webhook_token)  # the URL's token stands where a pk would
+    return {
+        "tenant": tenant,
+        "application": tenant.application,
+        "customer": customer,
+        "order": order,
+        "webhook": webhook,
+    }
 
 
 @pytest.fixture
@@ -188,7 +201,7 @@ def test_every_role_gets_the_expected_answer(name, objects, clients):
 def test_a_missing_object_is_a_404_for_those_allowed_to_ask(name, objects, clients):
     kwargs, query, expected = MATRIX[name]
     missing = {
-        method: tuple(NOT_FOUND if want in (OK, REDIRECT) else want for want in answers)
+        method: tuple(NOT_FOUND if want in (OK, REDIRECT, BAD_REQUEST) else want for want in answers)
         for method, answers in expected.items()
     }
     assert check(name, kwargs, query, missing, objects, clients, missing=True) == []

@@ -47,6 +47,8 @@ class Command(BaseCommand):
                     "4",
                     "--access-logfile",
                     "-",
+                    "--logger-class",
+                    "core.access_log.ScrubbedLogger",
                 ]
             ),
         ]
