@@ -76,15 +76,14 @@ class Seen:
     found: bool = False
 
     def describe(self) -> str:
-        parts = [f"{self.reference} ({self.label}):"]
-        if self.found:
-            parts.append("found in Visma after a lost answer, now submitted;")
+        """ "VOP-… (SO 000123): Open → On hold, total NOK 250.00 → NOK 375.00" """
+        parts = ["found in Visma after a lost answer, now submitted"] if self.found else []
         if self.old_status != self.new_status:
             old = visma_status.words(self.old_status) or "not read before"
             parts.append(f"{old} → {visma_status.words(self.new_status) or 'no status'}")
         if self.old_total != self.new_total:
             parts.append(f"total {self._money(self.old_total)} → {self._money(self.new_total)}")
-        return " ".join(parts).rstrip(";")
+        return f"{self.reference} ({self.label}): {', '.join(parts)}"
 
     def _money(self, amount: Decimal | None) -> str:
         return "none" if amount is None else format_money(amount, self.currency)
@@ -407,6 +406,7 @@ def _apply(tenant: Tenant, rows: dict[tuple[str, str], dict], result: RefreshRes
             )
     SalesOrder.objects.bulk_update(updated, VISMA_FIELDS, batch_size=CHUNK)
     result.updated = len(updated)
+    result.changed.sort(key=lambda seen: seen.label)
 
 
 def _older(listed: datetime | None, known: datetime | None) -> bool:
