@@ -236,9 +236,11 @@ def _changed_lines(order: SalesOrder, wanted: list[dict]) -> list[dict]:
         if have is None:
             raise ChangeRefused(f"Line {line['line_id']} is not a line of this order in Visma.")
         patch: dict = {}
-        if line.get("quantity") is not None and _number(line["quantity"]) != _number(have["quantity"]):
+        if line.get("quantity") is not None and decimal_or_none(line["quantity"]) != decimal_or_none(have["quantity"]):
             patch["quantity"] = line["quantity"]
-        if line.get("unit_price") is not None and _number(line["unit_price"]) != _number(have["unitPrice"]):
+        if line.get("unit_price") is not None and decimal_or_none(line["unit_price"]) != decimal_or_none(
+            have["unitPrice"]
+        ):
             patch["unitPrice"] = line["unit_price"]
             patch["hasManualPrice"] = True
         if "description" in line and (line["description"] or "") != (have["description"] or ""):
@@ -268,7 +270,7 @@ def _line_row(line: dict) -> dict:
     }
 
 
-def _number(value) -> Decimal | None:
+def decimal_or_none(value) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -296,7 +298,7 @@ def _lines(count: int) -> str:
 
 
 def _shown(value) -> str:
-    number = _number(value)
+    number = decimal_or_none(value)
     return plain(number) if number is not None else str(value)
 
 
@@ -486,7 +488,7 @@ def shows_wanted(change: OrderChange, snapshot: dict) -> bool:
             if have is None:
                 return False
             for field in ("quantity", "unitPrice"):
-                if field in wanted and _number(wanted[field]) != _number(have[field]):
+                if field in wanted and decimal_or_none(wanted[field]) != decimal_or_none(have[field]):
                     return False
             if "description" in wanted and (wanted["description"] or "") != (have["description"] or ""):
                 return False
@@ -505,7 +507,8 @@ def _our_new_lines(change: OrderChange, lines: list[dict]) -> int:
             (
                 line
                 for line in new
-                if line["inventoryId"] == ours["inventoryId"] and _number(line["quantity"]) == _number(ours["quantity"])
+                if line["inventoryId"] == ours["inventoryId"]
+                and decimal_or_none(line["quantity"]) == decimal_or_none(ours["quantity"])
             ),
             None,
         )

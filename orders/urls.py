@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import dashboard, import_views, views
+from . import change_views, dashboard, import_views, views
 
 app_name = "orders"
 
@@ -24,4 +24,8 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.order_cancel, name="order-cancel"),
     path("<int:pk>/copy/", views.order_copy, name="order-copy"),
     path("<int:pk>/state/", views.order_state, name="order-state"),
+    path("<int:pk>/changes/", change_views.order_changes, name="order-changes"),
+    path("<int:pk>/changes/<str:kind>/", change_views.order_change, name="order-change"),
+    path("<int:pk>/changes/<int:change_pk>/again/", change_views.change_again, name="order-change-again"),
+    path("<int:pk>/changes/<int:change_pk>/drop/", change_views.change_drop, name="order-change-drop"),
 ]

@@ -24,6 +24,7 @@ NOT_PAGES = {
     "tenants:sync-status",
     "orders:order-state",
     "orders:order-list-states",
+    "orders:order-changes",
     "orders:dashboard-orders",
     "orders:line-form",
     "orders:customer-options",

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from orders.models import SalesOrder, SalesOrderLine
+from orders.models import OrderChange, SalesOrder, SalesOrderLine
 from tenants.models import Customer
 from tests.conftest import logged_in
 
@@ -84,6 +84,12 @@ MATRIX: dict[str, tuple[dict, str, dict]] = {
     # Polled by the orders list and the dashboard: reads only, so GET alone.
     "orders:order-list-states": ({}, "ids={order}", row("L 200 200 200", "L 405 405 405")),
     "orders:dashboard-orders": ({}, "", row("L 200 200 200", "L 405 405 405")),
+    # Changing an order Visma has: the card is polled (GET); order clerks ask for changes and decide on conflicts.
+    # The draft "order" is not in Visma, so a clerk's change is refused with a message and a redirect.
+    "orders:order-changes": ({"pk": "order"}, "", row("L 200 200 200", "L 405 405 405")),
+    "orders:order-change": ({"pk": "order", "kind": "hold"}, "", row("L 405 405 405", "L 403 302 403")),
+    "orders:order-change-again": ({"pk": "order", "change_pk": "change"}, "", row("L 405 405 405", "L 403 302 403")),
+    "orders:order-change-drop": ({"pk": "order", "change_pk": "change"}, "", row("L 405 405 405", "L 403 302 403")),
 }
 
 # Visma's notifications: no login, no CSRF token; any caller with the token gets the same answers (an empty POST is
@@ -126,12 +132,17 @@ def objects(sandbox, tenant, order_clerk):
     order = SalesOrder.objects.create(tenant=tenant, customer=customer, created_by=order_clerk)
     SalesOrderLine.objects.create(order=order, position=1, inventory_id="STOCK-100", quantity=Decimal(2))
     webhook = SimpleNamespace(pk=tenant.application.webhook_token)  # the URL's token stands where a pk would
+    change = OrderChange.objects.create(
+        order=order, kind="hold", state="conflict", body={"status": "Hold"}, if_match="x"
+    )
     return {
         "tenant": tenant,
         "application": tenant.application,
         "customer": customer,
         "order": order,
         "webhook": webhook,
+        "change": change,
+        "hold": SimpleNamespace(pk="hold"),  # a kind of change stands where a pk would
     }
 
 

@@ -9,14 +9,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-import requests
 from django.utils import timezone
 
-from orders import changes, services
+from orders import changes
 from orders.models import OrderChange, SalesOrder
 from sandbox import dto
 from tenants.api_log import ApiCall
 from tests.ordering import make_order, wait_for
+from tests.orders.changing import calls, change_in_visma, fault, in_visma, submitted
 
 pytestmark = pytest.mark.django_db
 State = OrderChange.State
@@ -25,35 +25,7 @@ State = OrderChange.State
 @pytest.fixture
 def order(sandbox, tenant):
     """An order Visma has (SO 000001, one line of STOCK-100 x 2), read once so its version is known."""
-    placed = make_order(tenant)
-    assert services.queue(placed)
-    services.submit(placed.pk)
-    placed.refresh_from_db()
-    assert placed.state == SalesOrder.State.SUBMITTED
-    changes.read_now(placed)
-    return placed
-
-
-def in_visma(sandbox, order) -> dict:
-    return sandbox.state.find_order(str(order.tenant.tenant_id), order.visma_type, order.visma_number)
-
-
-def change_in_visma(sandbox, order, **body) -> dict:
-    """What someone working in Visma does, through the sandbox's control endpoint."""
-    url = f"{sandbox.base_url}/_sandbox/orders/{order.visma_type}/{order.visma_number}"
-    response = requests.post(url, json=body, timeout=5)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def calls(sandbox, method: str, order, suffix: str = "") -> int:
-    path = f"/api/v3/SalesOrders/{order.visma_type}/{order.visma_number}{suffix}"
-    return sum(1 for r in sandbox.state.request_log() if r["method"] == method and r["path"] == path)
-
-
-def fault(sandbox, order, method: str, kind: str, suffix: str = "", **extra) -> None:
-    path = f"/api/v3/SalesOrders/{order.visma_type}/{order.visma_number}{suffix}"
-    sandbox.state.set_faults([{"method": method, "path": path, "kind": kind, "times": 1, **extra}])
+    return submitted(tenant)
 
 
 def ask(order, kind, wanted=None, user=None) -> OrderChange:
