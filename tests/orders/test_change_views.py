@@ -334,3 +334,32 @@ def test_another_tenants_version_does_not_pass_for_this_orders(clerk_client, san
     data = {"confirmed": "yes", "version": other_tenants_order.visma_etag}
     send(clerk_client, change_url(order, "hold"), data)
     assert OrderChange.objects.count() == 1 and calls(sandbox, "PATCH", order) == 0
+
+
+# --- audit trail and admin --------------------------------------------------------------------------------------------
+def test_every_change_and_its_outcome_is_in_the_audit_trail(clerk_client, order, send):
+    from auditlog.models import LogEntry
+
+    data = {"version": order.visma_etag, "description": "Audited", "note": "", "request_on": ""}
+    send(clerk_client, change_url(order, "edit"), data)
+    change = OrderChange.objects.get()
+    entries = LogEntry.objects.get_for_object(change).order_by("pk")
+    created, finished = entries[0], entries.last()
+    assert created.action == LogEntry.Action.CREATE and created.actor.username == "oscar-clerk"
+    assert created.changes_dict["kind"][1] == "edit" and "Audited" in created.changes_dict["body"][1]
+    assert finished.changes_dict["state"] == ["sending", "applied"]
+    on_order = LogEntry.objects.get_for_object(order).filter(actor__username="oscar-clerk").first()
+    assert on_order.changes_dict["description"] == ["", "Audited"]
+    assert "Audited" in page(clerk_client, order)  # the order's own trail shows it
+
+
+def test_changes_are_read_only_in_the_admin(superuser, sandbox, order):
+    change = conflict(sandbox, order)
+    client = Client()
+    client.force_login(superuser)
+    assert client.get(reverse("admin:orders_orderchange_changelist")).status_code == 200
+    html = client.get(reverse("admin:orders_orderchange_change", args=[change.pk])).content.decode()
+    assert 'name="_save"' not in html and "Hold" in html
+    assert client.get(reverse("admin:orders_orderchange_add")).status_code == 403
+    assert client.post(reverse("admin:orders_orderchange_delete", args=[change.pk])).status_code == 403
+    assert OrderChange.objects.filter(pk=change.pk).exists()
