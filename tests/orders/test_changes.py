@@ -15,8 +15,10 @@ from orders import changes
 from orders.models import OrderChange, SalesOrder
 from sandbox import dto
 from tenants.api_log import ApiCall
+from tests.conftest import SANDBOX_SECRET
 from tests.ordering import make_order, wait_for
 from tests.orders.changing import calls, change_in_visma, fault, in_visma, submitted
+from tests.orders.test_exactly_once_strict import cache_token
 
 pytestmark = pytest.mark.django_db
 State = OrderChange.State
@@ -218,6 +220,29 @@ def test_a_change_without_a_version_fails_as_a_bug_and_is_never_retried(sandbox,
     changes.sweep()
     change.refresh_from_db()
     assert change.state == State.FAILED and calls(sandbox, "PATCH", order) == 0
+
+
+def test_a_428_from_visma_fails_the_change_as_a_bug_and_it_is_never_sent_again(sandbox, order, caplog):
+    from tests.listener import Listener
+
+    change = ask(order, "hold")
+    problem = {"title": "Precondition Required", "status": 428, "detail": "If-Match header was not supplied."}
+    with Listener(status=428, body=problem) as visma:
+        application = order.tenant.application
+        application.api_url = visma.url
+        application.set_secret(SANDBOX_SECRET)  # a changed API URL needs the secret entered again
+        application.save()
+        order.tenant.refresh_from_db()
+        cache_token(order.tenant)
+        with caplog.at_level(logging.ERROR, logger="orders.changes"):
+            change = run(change)
+        assert change.state == State.FAILED and change.last_error_status == 428
+        assert "If-Match" in change.last_error
+        assert [r["headers"].get("If-Match") for r in visma.received] == [change.if_match]
+        assert any(record.levelno == logging.ERROR for record in caplog.records)
+        make_due(change)
+        changes.sweep()
+        assert len(visma.received) == 1
 
 
 # --- Visma says no, or not now ---------------------------------------------------------------------------------------
