@@ -83,7 +83,7 @@ class SalesOrderForm(BootstrapMixin, forms.ModelForm):
             "customer_order": "The customer's own order number (their PO), sent as customer.order.",
             "status": "Hold keeps the order from being processed in Visma until someone releases it.",
             "request_on": "Empty: Visma uses the order date.",
-            "delivery_country": "Two-letter code, e.g. NO. Needed with an address: Visma fills in nothing left out.",
+            "delivery_country": "Two-letter code, e.g. NO; needed with any address.",
             "delivery_contact_email": "Several addresses may be separated by “;”.",
         }
 
