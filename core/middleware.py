@@ -32,7 +32,7 @@ def strip_nul_from_query_string(get_response):
 
 
 # Polled by pages left open (live order state, sync progress): such requests do not show that someone is there.
-PASSIVE_VIEWS = {"orders:order-state", "tenants:sync-status"}
+PASSIVE_VIEWS = {"orders:order-state", "orders:order-visma", "orders:order-list-visma", "tenants:sync-status"}
 SESSION_STARTED = "portal:session_started"
 LAST_SEEN = "portal:last_seen"
 SEEN_EVERY = 60  # seconds: record activity at most once a minute rather than writing the session on every request
@@ -57,7 +57,7 @@ def session_limits(get_response):
             now = int(time.time())
             request.session.setdefault(SESSION_STARTED, now)  # a login from before this clock existed
             match = request.resolver_match
-            passive = match is not None and match.view_name in PASSIVE_VIEWS
+            passive = match is not None and match.view_name in PASSIVE_VIEWS and request.method == "GET"
             if not passive and now - request.session.get(LAST_SEEN, 0) >= SEEN_EVERY:
                 request.session[LAST_SEEN] = now
         return response

@@ -16,6 +16,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     INTEGRATION_ADMIN: (
         "tenants.*",
         "orders.view_*",
+        "orders.refresh_salesorder",
     ),
     ORDER_CLERK: (
         "tenants.view_*",
@@ -26,6 +27,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "orders.view_*",
         "orders.submit_salesorder",
         "orders.import_salesorders",
+        "orders.refresh_salesorder",
     ),
     VIEWER: (
         "tenants.view_*",

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.utils import timezone
 
 from core.listing import DateRange, Sorting, case_variants, date_range, page_of, prefix_q
 from core.text import search_text
 from tenants.models import Customer, Tenant
 
+from . import refresh, visma_status
 from .models import SalesOrder, SalesOrderLine
 
 State = SalesOrder.State
@@ -48,11 +50,12 @@ class Filters:
     query: str
     state: str
     dates: DateRange
+    visma_status: str = ""  # one of visma_status.KNOWN: the status Visma last gave the order
 
     @property
     def active(self) -> bool:
         """Whether anything narrows the list (the state tabs count as a filter)."""
-        return bool(self.tenant or self.customer or self.query or self.state or self.dates.active)
+        return bool(self.tenant or self.customer or self.query or self.state or self.dates.active or self.visma_status)
 
 
 def read_filters(params, tenants: list[Tenant]) -> Filters:
@@ -62,12 +65,14 @@ def read_filters(params, tenants: list[Tenant]) -> Filters:
     if customer_pk.isdecimal() and len(customer_pk) < 12:
         customer = Customer.objects.filter(pk=int(customer_pk)).first()
     state = params.get("state", "")
+    in_visma = params.get("visma_status", "")
     return Filters(
         tenant=tenant,
         customer=customer,
         query=search_text(params.get("q")),
         state=state if state in State.values else "",
         dates=date_range(params, "Order date from", "Order date to"),
+        visma_status=in_visma if in_visma in visma_status.KNOWN else "",
     )
 
 
@@ -113,6 +118,8 @@ def filtered(filters: Filters) -> QuerySet:
         orders = orders.filter(date__gte=filters.dates.start)
     if filters.dates.end:
         orders = orders.filter(date__lte=filters.dates.end)
+    if filters.visma_status:
+        orders = orders.filter(visma_status=filters.visma_status)
     return orders
 
 
@@ -150,6 +157,12 @@ POLL_LIMIT = 200
 def moving(ids) -> list[SalesOrder]:
     """The orders with these ids (at most POLL_LIMIT), for the live state cells of a page."""
     return list(SalesOrder.objects.filter(pk__in=list(ids)[:POLL_LIMIT]).order_by())
+
+
+def followed_ids(orders) -> str:
+    """The orders of a page whose status in Visma the page keeps fresh, as `?ids=` takes them."""
+    now = timezone.now()
+    return ",".join(str(order.pk) for order in orders if refresh.is_followed(order, now))
 
 
 def poll_ids(value: str) -> list[int]:

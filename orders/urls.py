@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import change_views, dashboard, import_views, views
+from . import change_views, dashboard, import_views, views, visma_views
 
 app_name = "orders"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("new/", views.order_create, name="order-create"),
     path("bulk/", views.order_bulk, name="order-bulk"),
     path("states/", views.order_list_states, name="order-list-states"),
+    path("visma-states/", visma_views.order_list_visma, name="order-list-visma"),
     path("dashboard-states/", dashboard.dashboard_orders, name="dashboard-orders"),
     path("line-form/", views.line_form, name="line-form"),
     path("customers/", views.customer_options, name="customer-options"),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.order_cancel, name="order-cancel"),
     path("<int:pk>/copy/", views.order_copy, name="order-copy"),
     path("<int:pk>/state/", views.order_state, name="order-state"),
+    path("<int:pk>/visma/", visma_views.order_visma, name="order-visma"),
     path("<int:pk>/changes/", change_views.order_changes, name="order-changes"),
     path("<int:pk>/changes/<str:kind>/", change_views.order_change, name="order-change"),
     path("<int:pk>/changes/<int:change_pk>/again/", change_views.change_again, name="order-change-again"),

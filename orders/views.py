@@ -24,7 +24,7 @@ from tenants.inventory import item_suggestions
 from tenants.locations import delivery_locations
 from tenants.models import Customer, Tenant
 
-from . import bulk, editing, errors, listing, payload, services, timeline
+from . import bulk, editing, errors, listing, payload, services, timeline, visma_status
 from .forms import (
     CUSTOMER_CHOICES_SHOWN,
     CUSTOMER_SEARCH,
@@ -84,6 +84,9 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "state_querystring": querystring_without(request.GET, "page", "state"),
         "clear_url": "" if sort.is_default else f"?sort={sort.value}",
         "moving_ids": ",".join(str(order.pk) for order in page.object_list if order.is_in_flight),
+        "followed_ids": listing.followed_ids(page.object_list),
+        "visma_status": filters.visma_status,
+        "visma_statuses": visma_status.choices(),
         "bulk_actions": BulkActionForm.ACTIONS,
         "bulk_report": report,
         "can_submit": request.user.has_perm("orders.submit_salesorder"),

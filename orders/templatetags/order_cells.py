@@ -9,6 +9,8 @@ from django.template.defaultfilters import truncatechars
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from orders import visma_status
+
 register = template.Library()
 
 STATE_COLOURS = {
@@ -52,3 +54,31 @@ def order_state_cell(order, oob: bool = False) -> SafeString:
 @register.simple_tag
 def order_visma_cell(order, oob: bool = False) -> SafeString:
     return format_html('<span id="order-visma-{}"{}>{}</span>', order.pk, _oob(oob), order.visma_label or "—")
+
+
+NOT_READ = SafeString('<span class="text-body-secondary">—</span>')
+
+
+@register.simple_tag
+def visma_status_badge(status: str) -> SafeString:
+    """Visma's status of an order in words ("On hold", "Back order"), as a badge; "—" before Visma was read."""
+    if not status:
+        return NOT_READ
+    return format_html(
+        '<span class="badge {}" data-visma-status="{}">{}</span>',
+        visma_status.tone(status),
+        status,
+        visma_status.words(status),
+    )
+
+
+@register.simple_tag
+def order_visma_status_cell(order, oob: bool = False) -> SafeString:
+    return format_html(
+        '<span id="order-visma-status-{}"{}>{}</span>', order.pk, _oob(oob), visma_status_badge(order.visma_status)
+    )
+
+
+@register.filter
+def visma_status_words(status: str) -> str:
+    return visma_status.words(status)

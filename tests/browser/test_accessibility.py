@@ -24,6 +24,8 @@ NOT_PAGES = {
     "tenants:sync-status",
     "orders:order-state",
     "orders:order-list-states",
+    "orders:order-list-visma",
+    "orders:order-visma",
     "orders:order-changes",
     "orders:dashboard-orders",
     "orders:line-form",

@@ -81,6 +81,9 @@ MATRIX: dict[str, tuple[dict, str, dict]] = {
     "orders:order-cancel": ({"pk": "order"}, "", row("L 405 405 405", "L 403 302 403")),
     "orders:order-copy": ({"pk": "order"}, "", row("L 405 405 405", "L 403 302 403")),
     "orders:order-state": ({"pk": "order"}, "", row("L 200 200 200", "L 405 405 405")),
+    # The "In Visma" panel: everyone who sees orders reads it (it polls); Refresh now (POST) asks Visma.
+    "orders:order-visma": ({"pk": "order"}, "", row("L 200 200 200", "L 403 302 302")),
+    "orders:order-list-visma": ({}, "ids={order}", row("L 200 200 200", "L 405 405 405")),
     # Polled by the orders list and the dashboard: reads only, so GET alone.
     "orders:order-list-states": ({}, "ids={order}", row("L 200 200 200", "L 405 405 405")),
     "orders:dashboard-orders": ({}, "", row("L 200 200 200", "L 405 405 405")),
