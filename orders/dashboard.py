@@ -16,6 +16,7 @@ from core import health
 from tenants import reachability
 from tenants.models import ApiCall, CustomerSync, Incident, Tenant
 
+from . import refresh
 from .models import SalesOrder
 
 State = SalesOrder.State
@@ -36,6 +37,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             Incident.objects.filter(closed_at__isnull=True).select_related("tenant").order_by("-opened_at")[:20]
         )
     context["order_states"] = [(state.value, state.label) for state in SHOWN_STATES]
+    context["refresh_cost"] = refresh_cost(context["tenants"])
     return render(request, "orders/dashboard.html", context)
 
 
@@ -44,6 +46,17 @@ def tenant_rows(*, with_orders: bool) -> list[Tenant]:
     last_budget = ApiCall.objects.filter(
         tenant=OuterRef("pk"), kind=ApiCall.Kind.API, rate_limit_remaining__isnull=False
     ).order_by("-started_at", "-pk")
+    refresh_calls = (  # the order refresh's list calls of the last hour, from the API log
+        ApiCall.objects.filter(
+            tenant=OuterRef("pk"),
+            kind=ApiCall.Kind.API,
+            context=refresh.CONTEXT,
+            started_at__gte=timezone.now() - timedelta(hours=1),
+        )
+        .order_by()
+        .values("tenant")
+        .annotate(n=Count("pk"))
+    )
     tenants = list(
         Tenant.objects.filter(active=True)
         .select_related("application")
@@ -57,6 +70,8 @@ def tenant_rows(*, with_orders: bool) -> list[Tenant]:
             rate_limit=Subquery(last_budget.values("rate_limit_limit")[:1]),
             rate_reset_at=Subquery(last_budget.values("rate_limit_reset_at")[:1]),
             api_calls_made=Exists(ApiCall.objects.filter(tenant=OuterRef("pk"), kind=ApiCall.Kind.API)),
+            follows_orders=Exists(SalesOrder.objects.filter(refresh.followed(), tenant=OuterRef("pk"))),
+            refresh_calls=Subquery(refresh_calls.values("n")[:1]),
         )
     )
     add_order_summary(tenants, with_orders=with_orders)
@@ -65,6 +80,20 @@ def tenant_rows(*, with_orders: bool) -> list[Tenant]:
         tenant.rate_budget = _budget(tenant, now)
         tenant.unreachable = reachability.describe(tenant)
     return tenants
+
+
+def refresh_cost(tenants: list[Tenant]) -> dict:
+    """What following orders costs of Visma's rate limit: one list call per interval for each tenant with orders to
+    follow (more when a list has several pages), and what the API log counted in the last hour."""
+    following = [tenant for tenant in tenants if tenant.follows_orders]
+    per_tenant = refresh.list_calls_per_hour()
+    return {
+        "tenants": len(following),
+        "per_tenant": per_tenant,
+        "per_hour": per_tenant * len(following),
+        "last_hour": sum(tenant.refresh_calls or 0 for tenant in tenants),
+        "minutes": refresh.interval_minutes(),
+    }
 
 
 def add_order_summary(tenants: list[Tenant], *, with_orders: bool) -> bool:

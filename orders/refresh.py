@@ -14,6 +14,7 @@ window to order submission, trying again later instead (as the customer sync doe
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -155,6 +156,15 @@ def tenants_to_refresh(application_id: int | None = None) -> QuerySet:
     has_work = Exists(orders.filter(followed(now))) | Exists(orders.filter(awaiting(now)))
     tenants = Tenant.objects.filter(has_work, active=True, can_read=True, application__active=True)
     return tenants.filter(application_id=application_id) if application_id else tenants
+
+
+def interval_minutes() -> int:
+    return max(1, settings.ORDER_REFRESH_MINUTES)
+
+
+def list_calls_per_hour() -> int:
+    """The list calls one tenant's refresh makes an hour when every list fits one page (webhooks add a few)."""
+    return math.ceil(60 / interval_minutes())
 
 
 # --- runs -------------------------------------------------------------------------------------------------------------

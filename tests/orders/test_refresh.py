@@ -354,3 +354,21 @@ def test_migrate_keeps_the_refresh_schedule_at_the_configured_interval(settings)
     ensure_refresh_schedule()
     schedule = Schedule.objects.get(name=ORDER_REFRESH)
     assert (schedule.func, schedule.minutes, schedule.repeats) == ("orders.tasks.refresh_all_tenants", 7, -1)
+
+
+def test_the_dashboard_shows_what_the_refresh_costs_of_the_rate_limit(
+    sandbox, three_tenants, viewer_client, settings, django_assert_max_num_queries
+):
+    settings.ORDER_REFRESH_MINUTES = 5
+    followed_orders(sandbox, three_tenants[0], 3)
+    followed_orders(sandbox, three_tenants[1], 1)
+    tasks.refresh_all_tenants()
+    with django_assert_max_num_queries(14):
+        page = viewer_client.get("/").content.decode()
+    assert (
+        "Order refresh: 24 list calls an hour for 2 tenants with orders to follow (one every 5 minutes each, "
+        "however many orders are open; a list of more than one page, and notifications from Visma, add a few); "
+        "2 made in the last hour." in page
+    )
+    assert page.count("data-refresh-cost>Order refresh: 12 calls an hour; ") == 2
+    assert f'?tenant={three_tenants[0].pk}&amp;context=order+refresh">1 in the last hour</a>' in page
