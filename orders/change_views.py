@@ -3,10 +3,13 @@ Visma's lines to change, and the changes asked for so far with how each went. Th
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from core.exact_json import plain
@@ -50,6 +53,11 @@ def order_change(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     if kind not in Kind.values:
         raise Http404("No such change.")
     order = _order(pk)
+    if order.state != SalesOrder.State.SUBMITTED or not order.visma_number:
+        messages.error(
+            request, "Nothing was sent to Visma: the order is not in Visma yet, so there is nothing to change."
+        )
+        return redirect("orders:order-detail", pk=order.pk)
     version = request.POST.get("version", "")[:200]
     if kind in STATUS_KINDS:
         return _status_change(request, order, kind, version)
@@ -155,6 +163,7 @@ def changes_context(
         "shown": order.state == SalesOrder.State.SUBMITTED and bool(order.visma_number),
         "history": [_row(change, user) for change in history],
         "open_change": open_change,
+        "poll_seconds": _poll_seconds(open_change),
         "send_blocker": blocker,
         "may_change": may_change,
         "status_words": visma_status.words(order.visma_status),
@@ -175,6 +184,14 @@ def changes_context(
     if Kind.CHANGE_LINES in kinds and order.visma_lines:
         context["visma_lines"] = bound.get("visma_lines") or VismaLineFormSet(order=order, prefix="line")
     return context
+
+
+def _poll_seconds(change: OrderChange | None) -> int:
+    """Often while a change is about to go or going out; less often while it waits (a Retry-After, a look later)."""
+    if change is None:
+        return 0
+    soon = change.next_attempt_at is None or change.next_attempt_at <= timezone.now() + timedelta(seconds=30)
+    return 2 if soon else 20
 
 
 def _row(change: OrderChange, user) -> dict:

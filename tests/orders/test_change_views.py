@@ -3,11 +3,13 @@ cancel, forms with their errors next to the fields, conflicts shown with both ve
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from orders import changes
 from orders.models import OrderChange, SalesOrder
@@ -84,6 +86,16 @@ def test_a_draft_has_no_changes_card(clerk_client, tenant):
 
     draft = make_order(tenant)
     assert "Change it in Visma" not in page(clerk_client, draft)
+
+
+def test_a_draft_cannot_be_changed_in_visma_by_a_hand_made_post(clerk_client, tenant):
+    from tests.ordering import make_order
+
+    draft = make_order(tenant)
+    for kind in ("hold", "edit", "add_lines", "change_lines"):
+        response = clerk_client.post(change_url(draft, kind), {"confirmed": "yes", "description": "x"}, follow=True)
+        assert "not in Visma yet" in response.content.decode()
+    assert not OrderChange.objects.exists()
 
 
 def test_no_buttons_once_visma_ships_it(clerk_client, sandbox, order):
@@ -247,6 +259,9 @@ def test_the_card_polls_while_a_change_is_open_and_reloads_the_page_when_done(cl
     url = reverse("orders:order-changes", args=[order.pk])
     response = clerk_client.get(url, {"was": "open"})
     assert 'hx-trigger="every 2s"' in response.content.decode() and "HX-Refresh" not in response
+    OrderChange.objects.filter(pk=change.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=5))
+    assert 'hx-trigger="every 20s"' in clerk_client.get(url, {"was": "open"}).content.decode()  # waiting: less often
+    OrderChange.objects.filter(pk=change.pk).update(next_attempt_at=None)
     changes.apply_change(change.pk)
     response = clerk_client.get(url, {"was": "open"})
     assert response["HX-Refresh"] == "true" and "every 2s" not in response.content.decode()
