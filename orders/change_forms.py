@@ -1,6 +1,5 @@
 """The forms on the order page that change an order Visma has: its details, lines to add, Visma's lines to change.
-
-Each carries the version (ETag) of the order the page showed, so a change is asked for on what staff saw."""
+Each is sent with the version (ETag) of the order the page showed (a hidden `version` beside the form's fields)."""
 
 from __future__ import annotations
 
@@ -20,11 +19,7 @@ from .numbers import AmountField
 MAX_NEW_LINES = 50
 
 
-class VersionMixin(forms.Form):
-    version = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
-
-
-class DetailsForm(BootstrapMixin, VersionMixin):
+class DetailsForm(BootstrapMixin, forms.Form):
     description = forms.CharField(max_length=255, required=False)
     note = forms.CharField(max_length=2048, required=False, widget=forms.Textarea(attrs={"rows": 2}))
     request_on = forms.DateField(
@@ -37,7 +32,6 @@ class DetailsForm(BootstrapMixin, VersionMixin):
         kwargs.setdefault(
             "initial",
             {
-                "version": order.visma_etag,
                 "description": order.description,
                 "note": order.note,
                 "request_on": order.request_on,

@@ -92,7 +92,7 @@ def _status_change(request: HttpRequest, order: SalesOrder, kind: str, version: 
             "label": BUTTONS[kind],
             "confirm": CONFIRM[kind],
             "effect": changes.EFFECTS[kind],
-            "version": version or order.visma_etag,
+            "version": order.visma_etag,  # this page shows Visma's status as now known: its version goes with it
             "status_words": visma_status.words(order.visma_status),
         }
         return render(request, "orders/order_change_confirm.html", context)

@@ -378,3 +378,25 @@ def test_changes_are_read_only_in_the_admin(superuser, sandbox, order):
     assert client.get(reverse("admin:orders_orderchange_add")).status_code == 403
     assert client.post(reverse("admin:orders_orderchange_delete", args=[change.pk])).status_code == 403
     assert OrderChange.objects.filter(pk=change.pk).exists()
+
+
+def test_after_refresh_now_the_confirmation_carries_the_version_it_shows(clerk_client, sandbox, order, send):
+    stale = order.visma_etag
+    change_in_visma(sandbox, order, description="Theirs")
+    changes.read_now(order)  # Refresh now, in the In Visma panel, while the card still holds the older version
+    html = clerk_client.post(change_url(order, "hold"), {"version": stale}).content.decode()
+    assert stale.replace('"', "&quot;") not in html and order.visma_etag.replace('"', "&quot;") in html
+    send(clerk_client, change_url(order, "hold"), {"version": order.visma_etag, "confirmed": "yes"})
+    assert OrderChange.objects.get().state == State.APPLIED
+
+
+def test_a_form_sent_from_an_older_version_comes_back_with_the_current_one(clerk_client, sandbox, order, send):
+    stale = order.visma_etag
+    change_in_visma(sandbox, order, description="Theirs")
+    changes.read_now(order)
+    data = {"version": stale, "description": "Ours", "note": "", "request_on": ""}
+    html = clerk_client.post(change_url(order, "edit"), data).content.decode()
+    assert "read from Visma again" in html and not OrderChange.objects.exists()
+    assert order.visma_etag.replace('"', "&quot;") in html and 'value="Ours"' in html
+    send(clerk_client, change_url(order, "edit"), {**data, "version": order.visma_etag})
+    assert OrderChange.objects.get().state == State.APPLIED and in_visma(sandbox, order)["description"] == "Ours"
