@@ -331,7 +331,8 @@ def post_order(clerk, customer, where: str, field: str, value: str) -> list[str]
         order = SalesOrder.objects.latest("pk")
         stored_obj = order if where == "header" else order.lines.get()
         stored = getattr(stored_obj, field, None)
-        if isinstance(stored, str) and field not in ("order_type",) and stored != shown(value):
+        normalised = ("order_type", "delivery_country", "delivery_contact_email")  # upper case; e-mails joined by ";"
+        if isinstance(stored, str) and field not in normalised and stored != shown(value):
             return [f"{what} stored as {stored[:40]!r}"]
         if isinstance(stored, Decimal) and (stored < 0 if field == "unit_price" else stored <= 0):
             return [f"{what} stored as {stored}"]
@@ -355,6 +356,14 @@ HEADER_CASES = [
     ("description", TEXT),
     ("status", TEXT),
     ("note", TEXT),
+    ("location_id", TEXT),
+    ("request_on", TEXT + NUMBERS),
+    ("delivery_line1", TEXT),
+    ("delivery_city", TEXT),
+    ("delivery_country", TEXT),
+    ("delivery_contact_name", TEXT),
+    ("delivery_contact_phone", TEXT),
+    ("delivery_contact_email", TEXT),
     ("lines-TOTAL_FORMS", NUMBERS),
     ("lines-INITIAL_FORMS", NUMBERS),
 ]
@@ -428,7 +437,10 @@ def test_order_pages_take_hostile_query_strings(clerk, draft, name):
 
 
 # --- CSV import -----------------------------------------------------------------------------------------------------
-CSV_HEADER = "reference,customer,date,description,status,inventory_id,line_description,quantity,unit_price,tax_category"
+CSV_HEADER = (
+    "reference,customer,date,description,status,inventory_id,line_description,quantity,unit_price,tax_category,"
+    "order_type,request_on,location,delivery_city,delivery_country,delivery_contact_email"
+)
 CSV_COLUMNS = CSV_HEADER.split(",")
 
 
@@ -444,6 +456,12 @@ def csv_with(column: str, value: str, customer) -> bytes:
         "quantity": "1",
         "unit_price": "10",
         "tax_category": "",
+        "order_type": "SO",
+        "request_on": "",
+        "location": "",
+        "delivery_city": "",
+        "delivery_country": "",
+        "delivery_contact_email": "",
     }
     row[column] = '"' + value.replace('"', '""') + '"'
     return (CSV_HEADER + "\n" + ",".join(row[c] for c in CSV_COLUMNS) + "\n").encode("utf-8", "surrogatepass")
@@ -451,7 +469,8 @@ def csv_with(column: str, value: str, customer) -> bytes:
 
 @pytest.mark.parametrize("column", CSV_COLUMNS)
 def test_csv_import_preview_of_hostile_cells(clerk, customer, column):
-    corpus = NUMBERS + TEXT[:30] if column in ("quantity", "unit_price", "date") else TEXT[:30] + UUIDS[:3]
+    dates = ("quantity", "unit_price", "date", "request_on")
+    corpus = NUMBERS + TEXT[:30] if column in dates else TEXT[:30] + UUIDS[:3]
     for value in corpus:
         upload = SimpleUploadedFile("orders.csv", csv_with(column, value, customer), content_type="text/csv")
         response = clerk.post(reverse("orders:order-import"), {"tenant": customer.tenant_id, "file": upload})
