@@ -118,21 +118,26 @@ def try_again(change: OrderChange, user=None) -> OrderChange:
         read_now(order, user)
     _refuse_unless_allowed(order, change.kind)
     with transaction.atomic():
-        if not OrderChange.objects.filter(pk=change.pk, state=State.CONFLICT, finished_at=None).update(
-            finished_at=timezone.now()
-        ):
+        if not _decide(change, user):
             raise ChangeRefused("This change is not waiting for a decision.")
         return _queue(order, change.kind, change.body, order.visma_etag, user, again=True)
 
 
 def drop(change: OrderChange, user=None) -> bool:
     """Staff leave Visma's version as it is: the change that met it is closed, nothing is sent."""
-    dropped = OrderChange.objects.filter(pk=change.pk, state=State.CONFLICT, finished_at=None).update(
-        finished_at=timezone.now()
-    )
+    dropped = _decide(change, user)
     if dropped:
         timeline.record_change(change, "dropped", describe(change), actor=user)
-    return bool(dropped)
+    return dropped
+
+
+def _decide(change: OrderChange, user) -> bool:
+    """Close a change that met another version in Visma, once: tried again or dropped."""
+    now = timezone.now()
+    decided = OrderChange.objects.filter(pk=change.pk, state=State.CONFLICT, finished_at=None).update(finished_at=now)
+    if decided:
+        record_update(change, {"finished_at": (None, now)}, actor=user)
+    return bool(decided)
 
 
 def _refuse_unless_allowed(order: SalesOrder, kind: str) -> None:

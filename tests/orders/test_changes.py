@@ -401,3 +401,12 @@ def test_the_sweeper_enqueues_due_changes(sandbox, order):
     assert "1 changes enqueued" in changes.sweep()  # tasks run in this process in the tests
     change.refresh_from_db()
     assert change.state == State.APPLIED
+
+
+def test_the_orders_sweeper_task_sweeps_changes_too(sandbox, order):
+    from orders.tasks import sweep_orders
+
+    change = ask(order, "hold")
+    assert "1 changes enqueued" in sweep_orders()
+    change.refresh_from_db()
+    assert change.state == State.APPLIED
