@@ -298,6 +298,26 @@ def test_a_patch_visma_commits_late_is_applied_once(sandbox, order):
     assert in_visma(sandbox, order)["version"] == version + 1 and in_visma(sandbox, order)["description"] == "Late"
 
 
+def test_changed_lines_visma_commits_late_are_changed_once(sandbox, order):
+    version = in_visma(sandbox, order)["version"]
+    line_id = changes.visma_lines(order)[0]["lineId"]
+    fault(sandbox, order, "PATCH", "commit_after", "/lines", delay=1.5)
+    change = run(ask(order, "change_lines", [{"line_id": line_id, "quantity": Decimal("9")}]))
+    assert change.state == State.QUEUED
+    make_due(change)
+    change = run(change)
+    assert change.state == State.APPLIED and calls(sandbox, "PATCH", order, "/lines") == 2
+    time.sleep(2.0)  # the first PATCH reaches Visma with the version the second one already replaced: refused
+    assert in_visma(sandbox, order)["version"] == version + 1 and in_visma(sandbox, order)["lines"][0]["quantity"] == 9
+
+
+def test_changed_lines_made_but_unanswered_are_found_changed(sandbox, order):
+    line_id = changes.visma_lines(order)[0]["lineId"]
+    fault(sandbox, order, "PATCH", "accept_then_drop", "/lines")
+    change = run(ask(order, "change_lines", [{"line_id": line_id, "unit_price": Decimal("3.25")}]))
+    assert change.state == State.APPLIED and calls(sandbox, "PATCH", order, "/lines") == 1
+
+
 def test_a_late_commit_seen_before_the_repeat_is_applied_without_a_repeat(sandbox, order):
     fault(sandbox, order, "PATCH", "commit_after", delay=0.5)
     change = run(ask(order, "hold"))
