@@ -42,14 +42,15 @@ UNLABELLED_FIELDS = """() => Array.from(document.querySelectorAll("input, select
                   && !el.getAttribute("aria-labelledby") && !el.title)
   .map((el) => el.outerHTML.slice(0, 120))"""
 
-# Every visible action gets an id; the Tab walk below must reach each of them.
+# Every visible action gets an id; the Tab walk below must reach each of them. What a closed <details> holds is not
+# shown (Chromium still gives it boxes): its summary is the action.
 VISIBLE_ACTIONS = """() => {
   const actions = Array.from(document.querySelectorAll(
     "a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button], "
     + "[hx-post]:not(form), [hx-get]:not(form):not([hx-trigger^=load]):not([hx-trigger^=every])"));
   return actions
     .filter((el) => el.getClientRects().length && getComputedStyle(el).visibility !== "hidden" && !el.disabled
-                    && !el.closest("[hidden], [inert]"))
+                    && !el.closest("[hidden], [inert], details:not([open]) > :not(summary)"))
     .map((el, index) => { el.dataset.a11yAction = String(index); return index; });
 }"""
 FOCUSED_ACTION = "() => document.activeElement && document.activeElement.dataset.a11yAction || null"
