@@ -400,3 +400,22 @@ def test_a_form_sent_from_an_older_version_comes_back_with_the_current_one(clerk
     assert order.visma_etag.replace('"', "&quot;") in html and 'value="Ours"' in html
     send(clerk_client, change_url(order, "edit"), {**data, "version": order.visma_etag})
     assert OrderChange.objects.get().state == State.APPLIED and in_visma(sandbox, order)["description"] == "Ours"
+
+
+HOSTILE = ["\x00", "9" * 400, "-1e999", "NaN", "1,2,3", "<script>alert(1)</script>", "' OR 1=1 --", "\u202e", ""]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_values_never_make_a_500(clerk_client, order, value):
+    clerk_client.raise_request_exception = False
+    posts = {
+        "edit": {"description": value, "note": value, "request_on": value, "version": value},
+        "add_lines": {**management("new", 1), "new-0-inventory_id": value, "new-0-quantity": value},
+        "change_lines": {**management("line", 1, 1), "line-0-line_id": value, "line-0-quantity": value},
+        "hold": {"confirmed": value, "version": value},
+    }
+    for kind, data in posts.items():
+        response = clerk_client.post(change_url(order, kind), data)
+        assert response.status_code in (200, 302), (kind, response.status_code)
+        assert "<script>alert(1)</script>" not in response.content.decode()
+    assert clerk_client.get(reverse("orders:order-changes", args=[order.pk]), {"was": value}).status_code == 200
