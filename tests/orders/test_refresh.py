@@ -372,3 +372,12 @@ def test_the_dashboard_shows_what_the_refresh_costs_of_the_rate_limit(
     )
     assert page.count("data-refresh-cost>Order refresh: 12 calls an hour; ") == 2
     assert f'?tenant={three_tenants[0].pk}&amp;context=order+refresh">1 in the last hour</a>' in page
+
+
+def test_a_first_refresh_asked_before_visma_s_clock_was_known_asks_again_in_visma_s_time(sandbox, tenant):
+    sandbox.state.clock_offset = -3600.0  # Visma's clock an hour behind the portal's
+    orders = followed_orders(sandbox, tenant, 2)
+    result = refresh.refresh_tenant(tenant)
+    assert result.read == 2 and result.calls == 2  # the first list was asked in the portal's time, then again
+    assert all(refreshed(order).visma_status == "Open" for order in orders)
+    assert refresh.refresh_tenant(tenant).calls == 1  # from the watermark on, Visma's own times are asked
