@@ -257,7 +257,7 @@ def test_tenant_form(admin, application, field, corpus):
 # --- customers and order list filters -----------------------------------------------------------------------------
 FILTERS = {
     "tenants:customer-list": ["q", "tenant", "status", "state", "sort", "size", "page"],
-    "orders:order-list": ["q", "tenant", "customer", "state", "from", "to", "page"],
+    "orders:order-list": ["q", "tenant", "customer", "state", "from", "to", "page", "visma_status"],
     "orders:customer-options": ["tenant", "q", "customer"],
     "orders:line-form": ["index"],
     "orders:order-create": ["tenant", "customer"],
@@ -587,14 +587,16 @@ def test_add_tenant_options(application, option):
             assert Tenant.objects.latest("pk").name == value[:200]
 
 
-@pytest.mark.parametrize("command", ["check_tenant", "sync_customers", "import_orders", "submit_orders"])
+@pytest.mark.parametrize(
+    "command", ["check_tenant", "sync_customers", "import_orders", "submit_orders", "refresh_orders"]
+)
 def test_tenant_commands_refuse_hostile_tenant_ids(tmp_path, tenant, command):
     csv_file = tmp_path / "orders.csv"
     csv_file.write_text(CSV_HEADER + "\n")
     for value in UUIDS[:-2] + COMMAND_TEXT:
         if command == "check_tenant":
             args = [value]
-        elif command in ("sync_customers", "submit_orders"):
+        elif command in ("sync_customers", "submit_orders", "refresh_orders"):
             args = ["--tenant", value]
         else:
             args = [str(csv_file), "--tenant", value]
