@@ -111,7 +111,6 @@ class SalesOrderForm(BootstrapMixin, forms.ModelForm):
         choices = list(self.tenant.order_type_choices)
         if self.instance.pk and self.instance.order_type and self.instance.order_type not in choices:
             choices.append(self.instance.order_type)
-        self.order_type_choices = choices
         field = self.fields["order_type"]
         field.choices = [(value, value) for value in choices]
         field.error_messages["invalid_choice"] = delivery.order_type_problem("", choices)
