@@ -151,6 +151,7 @@ def orders_page(filters: Filters, sort: Sorting, page_number, counts: dict[str, 
 
 
 IN_FLIGHT = (State.QUEUED, State.SUBMITTING)
+VISMA_POLL_SECONDS = 30  # how often a page showing followed orders asks for their status in Visma (from the database)
 POLL_LIMIT = 200
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from orders import line_diff, refresh
+from orders import line_diff, listing, refresh
 
 register = template.Library()
 
@@ -18,3 +18,8 @@ def line_differences(order) -> list[line_diff.Difference]:
 def is_followed(order) -> bool:
     """Whether the portal still reads the order from Visma (then the panel keeps itself fresh)."""
     return refresh.is_followed(order)
+
+
+@register.simple_tag
+def visma_poll_seconds() -> int:
+    return listing.VISMA_POLL_SECONDS
