@@ -42,6 +42,9 @@ CONTEXT = "order refresh"  # the API log's label for a run's calls
 PAGE_SIZE = 1000  # asked for first; Visma's refusals and short pages bring it down (tenants.paging)
 ENDPOINT = "SalesOrders"  # the page size that worked is remembered per tenant under this name
 OVERLAP = timedelta(minutes=1)  # read again before the watermark: an order saved just before it may commit later
+UNREAD_LOOKBACK = timedelta(
+    hours=1
+)  # a submitted order no run has read yet is looked for this long from its submission
 CLOCK_RETRY = timedelta(seconds=60)  # a first run asked before Visma's clock was known starts again when this far off
 LOCK_SECONDS = 15 * 60
 WANTED_STALE = timedelta(minutes=15)  # a wish for a run this old whose run never came is wished again
@@ -348,10 +351,18 @@ def _walk(client: VismaClient, tenant: Tenant, result: RefreshResult) -> dict[tu
 
 def _since(tenant: Tenant, api_host: str) -> tuple[datetime, bool]:
     """(modifiedSince by Visma's clock, whether this is the tenant's first run). The first run starts at the earliest
-    submission (or lost POST) of the orders it follows, less the clock slack a lookup allows."""
-    if tenant.orders_seen_until:
-        return tenant.orders_seen_until - OVERLAP, False
+    submission (or lost POST) of the orders it follows, less the clock slack a lookup allows. Later runs start at the
+    watermark, or earlier for an order submitted in the last hour that no run has read yet: Visma may date an order
+    before it finishes saving it, and a run in between moves the watermark past it."""
     now = timezone.now()
+    if tenant.orders_seen_until:
+        unread = SalesOrder.objects.filter(
+            followed(now), tenant=tenant, visma_refreshed_at__isnull=True, submitted_at__gte=now - UNREAD_LOOKBACK
+        ).aggregate(first=Min("submitted_at"))["first"]
+        since = tenant.orders_seen_until - OVERLAP
+        if unread is not None:
+            since = min(since, unread - services.CLOCK_SLACK + clock.offset(api_host))
+        return since, False
     submitted = SalesOrder.objects.filter(followed(now), tenant=tenant).aggregate(first=Min("submitted_at"))["first"]
     lost = _lost_posts(now).filter(order__tenant=tenant, order__state__in=AWAITING)
     posted = lost.aggregate(first=Min("started_at"))["first"]

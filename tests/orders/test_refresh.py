@@ -204,8 +204,9 @@ def test_an_order_never_sent_is_not_matched_by_reference(sandbox, tenant):
 
 
 def test_the_refresh_writes_orders_in_bulk_not_one_by_one(sandbox, tenant):
-    followed_orders(sandbox, tenant, 20)
+    followed_orders(sandbox, tenant, 19)
     refresh.refresh_tenant(tenant)  # the token, Visma's clock and the page size are known from here on
+    followed_orders(sandbox, tenant, 1)
     with CaptureQueriesContext(connection) as few:
         refresh.refresh_tenant(tenant)
     followed_orders(sandbox, tenant, 480)
@@ -381,3 +382,13 @@ def test_a_first_refresh_asked_before_visma_s_clock_was_known_asks_again_in_vism
     assert result.read == 2 and result.calls == 2  # the first list was asked in the portal's time, then again
     assert all(refreshed(order).visma_status == "Open" for order in orders)
     assert refresh.refresh_tenant(tenant).calls == 1  # from the watermark on, Visma's own times are asked
+
+
+def test_an_order_visma_dated_before_the_watermark_is_still_read_once(sandbox, tenant):
+    followed_orders(sandbox, tenant, 1)
+    refresh.refresh_tenant(tenant)
+    late = followed_orders(sandbox, tenant, 1)[0]  # Visma dated it before saving it, and the watermark moved on
+    Tenant.objects.filter(pk=tenant.pk).update(orders_seen_until=timezone.now() + timedelta(minutes=10))
+    assert refresh.refresh_tenant(tenant).read == 2
+    assert refreshed(late).visma_status == "Open"
+    assert refresh.refresh_tenant(tenant).read == 0  # read once: from now on the watermark alone counts
