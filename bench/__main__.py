@@ -25,6 +25,7 @@ BENCHMARKS = {
     "latency": "100 orders, 200 ms per POST, 1/2/4 workers vs ideal, a bare loop and a bare threaded loop",
     "ratelimit": "150 orders, budget 50 requests per 20 s window: elapsed vs paced ideal, 429s answered",
     "fairness": "tenant A 300 orders, tenant B 20 orders 2 s later, 200 ms POSTs: B's wait vs round-robin ideal",
+    "refresh": "order refresh of 10,000 followed orders in one tenant vs a bare paged list loop",
     "scaleout": "the soak on PostgreSQL + Redis with two hosts, one killed twice (skipped loudly without them)",
 }
 ROOT = Path(__file__).resolve().parent
