@@ -13,6 +13,10 @@ SANDBOX_TENANTS = [
 ]
 
 
+def sandbox_application() -> ServiceApplication | None:
+    return ServiceApplication.objects.filter(client_id=SANDBOX_CLIENT_ID).first()
+
+
 def register_sandbox(sandbox_url: str, client_secret: str) -> list[Tenant]:
     base = sandbox_url.rstrip("/")
     application, _ = ServiceApplication.objects.get_or_create(

@@ -146,6 +146,9 @@ def test_demo_runner_starts_everything_prints_a_login_and_stops_on_ctrl_c(tmp_pa
         )
         assert "Dashboard" in response.text
         assert requests.get(f"http://127.0.0.1:{sandbox}/_sandbox/health", timeout=5).ok
+        subscribed = requests.get(f"http://127.0.0.1:{sandbox}/_sandbox/webhooks", timeout=5).json()
+        assert subscribed["url"].startswith(f"http://127.0.0.1:{web}/webhooks/visma/")
+        assert not any(subscribed["url"] in line for line in lines)  # the token is not printed
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)

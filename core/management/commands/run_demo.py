@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import signal
 import subprocess
@@ -17,6 +18,9 @@ from django.core.management.base import BaseCommand
 from core.demo import load_demo_data
 
 DEMO_USERNAME = "demo"
+# In the demo, Visma (the sandbox) ships each open order after this many seconds and completes it after as many again,
+# telling the portal through its webhook, so the orders list shows Visma's status moving.
+DEMO_LIFECYCLE_SECONDS = 180
 
 
 class Command(BaseCommand):
@@ -31,7 +35,9 @@ class Command(BaseCommand):
         summary = load_demo_data(sandbox_url=f"http://127.0.0.1:{sandbox_port}")
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         children = [
-            subprocess.Popen([*manage, "visma_sandbox", "--port", str(sandbox_port)]),  # noqa: S603
+            subprocess.Popen(  # noqa: S603
+                [*manage, "visma_sandbox", "--port", str(sandbox_port), "--lifecycle", str(DEMO_LIFECYCLE_SECONDS)]
+            ),
             subprocess.Popen([*manage, "qcluster"]),  # noqa: S603
             subprocess.Popen(  # noqa: S603
                 [
@@ -63,6 +69,7 @@ class Command(BaseCommand):
         try:
             urls = (f"http://127.0.0.1:{port}/login/", f"http://127.0.0.1:{sandbox_port}/_sandbox/health")
             if all(self._wait_until_up(url, children) for url in urls):
+                summary.append(self._subscribe_webhooks(port, sandbox_port))
                 self._banner(port, sandbox_port, password, summary)
             while not stopping and all(child.poll() is None for child in children):
                 time.sleep(0.5)
@@ -80,6 +87,26 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
             self.stdout.write("Stopped.")
+
+    def _subscribe_webhooks(self, port: int, sandbox_port: int) -> str:
+        """What a user does in the Visma Developer Portal: subscribe the portal's webhook URL to order events. Told to
+        the sandbox through its control endpoint, so the URL's token never shows on a command line."""
+        from tenants.demo import sandbox_application
+
+        application = sandbox_application()
+        if application is None:
+            return "Webhooks                not subscribed (no demo application)"
+        url = f"http://127.0.0.1:{port}/webhooks/visma/{application.webhook_token}/"
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{sandbox_port}/_sandbox/webhooks",
+            data=json.dumps({"url": url}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - our own loopback sandbox
+            pass
+        minutes = DEMO_LIFECYCLE_SECONDS // 60
+        return f"Visma's order statuses   the sandbox ships open orders after {minutes} min and tells the portal"
 
     def _reset_demo_user(self) -> str:
         """A fresh password on every start, printed once, so nobody has to remember the last one."""
