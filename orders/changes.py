@@ -6,8 +6,9 @@ since; the portal then re-reads the order and shows staff what Visma has now nex
 queued and sent by a worker that claims it with one conditional UPDATE, like an order's POST. When Visma's answer is
 lost the order is read before anything is sent again: a PATCH that shows in Visma is applied; one that does not, with
 the ETag unchanged, can be sent again with the same If-Match (a late first one makes the repeat a 412). Adding lines
-has no If-Match protection in Visma's API, so lines that may have been added are only looked for, never sent again,
-until ORDER_RESEND_AFTER_SECONDS after the lost send, exactly as an order's lost POST.
+has no If-Match protection in Visma's API, and Visma may add them any time after the answer was lost, so lines that
+may have been added are never sent again: they are looked for until ORDER_RESEND_AFTER_SECONDS after the lost send,
+and then the change fails with what staff should check in Visma.
 """
 
 from __future__ import annotations
@@ -430,22 +431,27 @@ def _after_lost_answer(change: OrderChange, client: VismaClient, *, sent: bool) 
     if verdict == CHANGED:
         return _conflict(change, client, None, read=read)
     if change.kind == Kind.ADD_LINES:
-        resend_at = change.outcome_unknown_at + timedelta(seconds=settings.ORDER_RESEND_AFTER_SECONDS)
-        if resend_at > timezone.now() or sent:
-            return _look_again_later(change, resend_at)
+        stop_at = change.outcome_unknown_at + timedelta(seconds=settings.ORDER_RESEND_AFTER_SECONDS)
+        if stop_at > timezone.now():
+            return _look_again_later(change, stop_at)
+        return _fail(change, VismaError(LINES_NOT_SENT_AGAIN))
     if sent:  # the ETag is still the one sent: nothing happened yet, and the same If-Match keeps a repeat safe
         return _requeue(change, "Visma's answer was lost and the order is unchanged in Visma; sending it again")
     if change.attempts >= settings.ORDER_MAX_ATTEMPTS:
-        return _fail(change, VismaError(f"Gave up after {change.attempts} attempts: {_not_there(change)}."))
+        gave_up = f"Gave up after {change.attempts} attempts: Visma did not confirm the change and the order lacks it."
+        return _fail(change, VismaError(gave_up))
     OrderChange.objects.filter(pk=change.pk).update(attempts=F("attempts") + 1)
     change.attempts += 1
     return _send(change, client)
 
 
-def _not_there(change: OrderChange) -> str:
-    if change.kind == Kind.ADD_LINES:
-        return "Visma did not confirm the lines and they are not on the order in Visma"
-    return "Visma did not confirm the change and the order does not show it"
+# POST lines has no version check in Visma: a repeat cannot be refused when a first one that lost its answer is
+# still on its way, however late, so lines are never sent twice; staff decide with Visma's order in front of them.
+LINES_NOT_SENT_AGAIN = (
+    "Visma's answer was lost and the lines were still not on the order in Visma when the portal stopped looking. They "
+    "were not sent again: Visma adds lines without checking the order's version, so lines it is still adding would be "
+    "there twice. Read the order from Visma (Refresh now) and add them again only if they are missing."
+)
 
 
 def _settle_by_looking(change: OrderChange, client: VismaClient, conflict: VersionConflict) -> OrderChange:
@@ -523,16 +529,16 @@ def _our_new_lines(change: OrderChange, lines: list[dict]) -> int:
     return matched
 
 
-def _look_again_later(change: OrderChange, resend_at: datetime) -> OrderChange:
-    """The lines are not in Visma yet, and it is too soon to send them again: look again, sooner at first."""
+def _look_again_later(change: OrderChange, stop_at: datetime) -> OrderChange:
+    """The lines are not in Visma yet: look again, sooner at first, until `stop_at`."""
     now = timezone.now()
     sent_ago = (now - change.outcome_unknown_at).total_seconds()
-    delay = min(max(settings.ORDER_BACKOFF_SECONDS, sent_ago / 2), (resend_at - now).total_seconds())
+    delay = min(max(settings.ORDER_BACKOFF_SECONDS, sent_ago / 2), (stop_at - now).total_seconds())
     next_look = now + timedelta(seconds=max(1.0, delay))
     message = (
         f"Visma's answer was lost and the lines are not on the order in Visma yet. Looking again at "
-        f"{timezone.localtime(next_look):%H:%M:%S}; they are not sent again before "
-        f"{timezone.localtime(resend_at):%H:%M:%S}, in case Visma is still adding them."
+        f"{timezone.localtime(next_look):%H:%M:%S}, until {timezone.localtime(stop_at):%H:%M:%S}; they are never "
+        "sent again, in case Visma is still adding them."
     )
     return _back_to_queue(change, next_look, message, give_back=False)
 
