@@ -76,18 +76,21 @@ def open_change(order: SalesOrder) -> OrderChange | None:
     return order.changes.filter(state__in=(State.QUEUED, State.SENDING)).first()
 
 
-def request_change(order: SalesOrder, kind: str, wanted=None, user=None, *, seen_version: str = "") -> OrderChange:
+def request_change(
+    order: SalesOrder, kind: str, wanted=None, user=None, *, seen_version: str | None = None
+) -> OrderChange:
     """Queue a change of the order in Visma, sent after commit by a worker. `wanted`: the new details (edit: a dict
     of description/note/request_on), the lines to add (dicts of inventory_id, quantity, unit_price, description) or
     the lines to change (dicts of line_id and the new quantity/unit_price/description). `seen_version`: the ETag the
-    page staff acted on carried; when the portal has read another version since, nothing is queued."""
+    page staff acted on carried ("" when the page knew none); when it is not the version the portal has now (read
+    since, or a value the page never had), nothing is queued. None: no page, the portal's version is the one."""
     if kind not in Kind.values:
         raise ChangeRefused("There is no such change.")
     if order.state != SalesOrder.State.SUBMITTED or not order.visma_number:
         raise ChangeRefused("The order is not in Visma yet, so there is nothing to change there.")
     if blocker := services.send_blocker(order):
         raise ChangeRefused(blocker)
-    if seen_version and order.visma_etag and seen_version != order.visma_etag:
+    if seen_version is not None and seen_version != order.visma_etag:
         raise ChangeRefused(
             "The order was read from Visma again since this page was opened, and Visma's version differs. Look at "
             "what Visma has now and make the change again."

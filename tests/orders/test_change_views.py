@@ -68,7 +68,7 @@ def test_a_clerk_sees_what_visma_allows_now(clerk_client, order):
 
 @pytest.mark.parametrize("who", ["viewer_client", "admin_client_"])
 def test_viewers_and_integration_admins_see_changes_but_cannot_make_them(request, who, order, order_clerk, send):
-    send(logged_in_clerk(order_clerk), change_url(order, "hold"), {"confirmed": "yes"})
+    send(logged_in_clerk(order_clerk), change_url(order, "hold"), {"confirmed": "yes", "version": order.visma_etag})
     html = page(request.getfixturevalue(who), order)
     assert "Change it in Visma" in html and "Put on hold" in html  # the change made, in the list
     assert "data-change=" not in html and "data-change-form" not in html
@@ -171,7 +171,7 @@ def test_details_errors_show_next_to_their_fields(clerk_client, order):
 
 
 def test_nothing_changed_is_said_so(clerk_client, order):
-    data = {"description": order.description, "note": order.note, "request_on": ""}
+    data = {"description": order.description, "note": order.note, "request_on": "", "version": order.visma_etag}
     html = clerk_client.post(change_url(order, "edit"), data).content.decode()
     assert "Nothing was changed" in html and not OrderChange.objects.exists()
 

@@ -1,0 +1,69 @@
+"""Attacks on what issue 17 brought: order refresh, webhooks, the In Visma panel with Refresh now, changes after
+submission, delivery locations and the CSV import's new columns. Each role and anonymous, URLs and forms edited by
+hand, hostile text from Visma. Every test here failed before its fix, or pins an attack that held."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from orders import changes
+from orders.models import OrderChange
+from tests.orders.changing import calls, change_in_visma, in_visma, submitted
+
+pytestmark = pytest.mark.django_db
+State = OrderChange.State
+HOSTILE = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def order(sandbox, tenant):
+    """An order Visma has, read once from Visma (its version and status known)."""
+    return submitted(tenant)
+
+
+@pytest.fixture
+def send(django_capture_on_commit_callbacks):
+    """POST and run what was queued after commit (the change's task runs in this process in the tests)."""
+
+    def sending(client, url, data=None):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(url, data or {})
+
+    return sending
+
+
+def change_url(order, kind) -> str:
+    return reverse("orders:order-change", args=[order.pk, kind])
+
+
+def panel_url(order) -> str:
+    return reverse("orders:order-visma", args=[order.pk])
+
+
+def visma_calls(sandbox) -> int:
+    return sum(1 for entry in sandbox.state.request_log() if entry["path"].startswith("/api/"))
+
+
+# --- the version staff saw: If-Match is never the user's -------------------------------------------------------------
+def test_a_change_without_the_version_the_page_carried_is_refused_once_visma_changed(clerk_client, sandbox, order):
+    """Hole: leaving `version` out skipped the check that the page was read from the version the portal now has,
+    so a hand-made POST (or an old page without it) changed an order over what someone did in Visma meanwhile."""
+    change_in_visma(sandbox, order, description="Theirs")
+    changes.read_now(order)  # the portal reads Visma's new version (Refresh now, the panel) after the page was shown
+    for data in ({"description": "Ours", "note": "", "request_on": ""}, {"confirmed": "yes"}):
+        kind = "edit" if "description" in data else "hold"
+        response = clerk_client.post(change_url(order, kind), data)
+        assert response.status_code in (200, 302)
+    assert not OrderChange.objects.exists() and calls(sandbox, "PATCH", order) == 0
+    assert in_visma(sandbox, order)["description"] == "Theirs"
+
+
+def test_the_if_match_sent_is_the_version_the_portal_read_never_the_one_posted(clerk_client, sandbox, order, send):
+    forged = ['"0"', "*", '"999"', order.visma_etag + " ", "W/" + order.visma_etag]
+    for version in forged:
+        send(clerk_client, change_url(order, "hold"), {"confirmed": "yes", "version": version})
+    assert not OrderChange.objects.exists() and calls(sandbox, "PATCH", order) == 0
+    send(clerk_client, change_url(order, "hold"), {"confirmed": "yes", "version": order.visma_etag})
+    change = OrderChange.objects.get()
+    assert change.if_match == order.visma_etag and change.state == State.APPLIED
