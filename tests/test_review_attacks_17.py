@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from orders import changes
 from orders.models import OrderChange
+from tests.conftest import logged_in
 from tests.orders.changing import calls, change_in_visma, in_visma, submitted
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +68,25 @@ def test_the_if_match_sent_is_the_version_the_portal_read_never_the_one_posted(c
     send(clerk_client, change_url(order, "hold"), {"confirmed": "yes", "version": order.visma_etag})
     change = OrderChange.objects.get()
     assert change.if_match == order.visma_etag and change.state == State.APPLIED
+
+
+# --- the webhook token -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("who", ["viewer", "order_clerk"])
+def test_only_integration_admins_see_the_webhook_token(request, tenant, who):
+    """Hole: the token is the webhook URL's only secret, yet Viewers and Order clerks saw it on the tenant and
+    application pages (and could make the portal refresh at will with it)."""
+    client = logged_in(request.getfixturevalue(who))
+    token = tenant.application.webhook_token
+    for url in (
+        reverse("tenants:tenant-detail", args=[tenant.pk]),
+        reverse("tenants:application-detail", args=[tenant.application.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200 and token not in response.content.decode()
+
+
+def test_integration_admins_and_superusers_see_the_webhook_url(tenant, admin_client_, superuser):
+    token = tenant.application.webhook_token
+    for client in (admin_client_, logged_in(superuser)):
+        page = client.get(reverse("tenants:tenant-detail", args=[tenant.pk])).content.decode()
+        assert f"/webhooks/visma/{token}/" in page
