@@ -223,6 +223,9 @@ VISMA_CA_BUNDLE = env.str("VISMA_CA_BUNDLE", default="")
 VISMA_SANDBOX_CLIENT_SECRET = env.str("VISMA_SANDBOX_CLIENT_SECRET", default="")
 # Share of each rate-limit window that background work leaves to staff's own calls (Test connection, suggestions).
 VISMA_RATE_RESERVE = env.float("VISMA_RATE_RESERVE", default=0.10)
+# Reads of Visma one person may ask for a minute while they wait (Refresh now, delivery locations): those calls are
+# not paced by the rate budget, so this keeps one person from spending Visma's window.
+VISMA_STAFF_READS_PER_MINUTE = env.int("VISMA_STAFF_READS_PER_MINUTE", default=30)
 
 # --- Customer sync ------------------------------------------------------------------------------------------------
 CUSTOMER_SYNC_MINUTES = env.int("CUSTOMER_SYNC_MINUTES", default=60)

@@ -27,7 +27,7 @@ from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from core.money import format_money
-from tenants import api_log, paging
+from tenants import api_log, paging, staff_reads
 from tenants.models import Tenant
 from tenants.visma import RateLimited, ValidationRejected, VismaClient, VismaError, clock
 from tenants.visma.remote_text import clean
@@ -516,9 +516,12 @@ ORDER_FIELDS = [*VISMA_FIELDS, "visma_etag", "visma_lines", "visma_lines_read_fo
 
 def refresh_order(order: SalesOrder, user=None) -> str:
     """Read one order from Visma now, for staff waiting for it: one call, and its lines only when Visma changed the
-    order since they were read. Returns "" or why Visma could not be read, in words."""
+    order since they were read; within the person's limit of such reads (`tenants.staff_reads`). Returns "" or why
+    Visma could not be read, in words."""
     if not order.visma_number:
         return "The order is not in Visma yet."
+    if (wait := staff_reads.wait_for(user)) is not None:
+        return staff_reads.refusal(wait)
     client = VismaClient(order.tenant, for_staff=True)
     try:
         with api_log.context(f"order {order.reference}"):

@@ -377,7 +377,7 @@ def location_options(request: HttpRequest) -> HttpResponse:
     _require_order_editor(request.user)
     tenant = get_object_or_404(Tenant.objects.select_related("application"), pk=_int(request.GET.get("tenant")) or 0)
     customer = _picked_customer(tenant, request.GET.get("customer"))
-    locations, problem = delivery_locations(tenant, customer) if customer else ([], "")
+    locations, problem = delivery_locations(tenant, customer, request.user) if customer else ([], "")
     same_customer = customer is not None and request.GET.get("location_customer") == str(customer.pk)
     selected = request.GET.get("location_id", "")[:LOCATION_ID_MAX] if same_customer else ""
     context = location_context(customer, selected, locations, problem, loaded=customer is not None and not problem)

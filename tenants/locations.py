@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
-from . import paging
+from . import paging, staff_reads
 from .inventory import CACHE_SECONDS, PROBLEM_SECONDS
 from .models import Customer, Tenant
 from .visma import VismaClient, VismaError, remote_text
@@ -13,12 +13,13 @@ ID_MAX_LENGTH = 30  # SalesOrder.location_id: a longer id could not be stored wi
 TEXT_LIMIT = 100
 
 
-def delivery_locations(tenant: Tenant, customer: Customer) -> tuple[list[dict], str]:
+def delivery_locations(tenant: Tenant, customer: Customer, user=None) -> tuple[list[dict], str]:
     """(locations, problem): the customer's active locations from `GET /api/v3/Customers/{id}/locations`, each
     reduced to what the order form shows, or why there are none.
 
     Kept for CACHE_SECONDS per tenant and customer; why Visma gave none is kept PROBLEM_SECONDS (or a 429's
-    Retry-After), so opening order forms makes no further calls while Visma refuses or fails."""
+    Retry-After), so opening order forms makes no further calls while Visma refuses or fails. A call counts against
+    `user`'s limit of reads (`staff_reads`)."""
     key = f"locations:{tenant.pk}:{tenant.tenant_id}:{customer.pk}"
     locations = cache.get(key)
     if locations is not None:
@@ -27,6 +28,8 @@ def delivery_locations(tenant: Tenant, customer: Customer) -> tuple[list[dict], 
         return [], "Delivery locations need the read scope, which this tenant has not approved."
     if problem := cache.get(f"{key}:problem"):
         return [], problem
+    if (wait := staff_reads.wait_for(user)) is not None:
+        return [], f"Delivery locations are unavailable: {staff_reads.refusal(wait)}"
     try:
         raw = VismaClient(tenant, for_staff=True).get_customer_locations(customer.number)
     except VismaError as exc:

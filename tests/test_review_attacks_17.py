@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from orders import changes
 from orders.models import OrderChange
+from tenants.models import Customer
 from tests.conftest import logged_in
 from tests.orders.changing import calls, change_in_visma, in_visma, submitted
 
@@ -90,3 +91,42 @@ def test_integration_admins_and_superusers_see_the_webhook_url(tenant, admin_cli
     for client in (admin_client_, logged_in(superuser)):
         page = client.get(reverse("tenants:tenant-detail", args=[tenant.pk])).content.decode()
         assert f"/webhooks/visma/{token}/" in page
+
+
+# --- Refresh now: what it costs Visma's rate limit --------------------------------------------------------------------
+def test_refresh_now_is_limited_per_person(clerk_client, admin_client_, sandbox, order, settings):
+    """Hole: Refresh now goes past the rate budget's pacing (staff wait for it), and nothing limited how often it
+    could be asked: a script of one clerk spent Visma's whole window, the share kept for submitting orders too."""
+    settings.VISMA_STAFF_READS_PER_MINUTE = 3
+    before = visma_calls(sandbox)
+    answers = [clerk_client.post(panel_url(order), HTTP_HX_REQUEST="true") for _ in range(10)]
+    assert all(answer.status_code == 200 for answer in answers)
+    spent = visma_calls(sandbox) - before
+    assert spent <= 3 * 2  # the order and, when Visma changed it, its lines
+    last = answers[-1].content.decode()
+    assert "data-visma-error" in last and "Refresh now" in last and "minute" in last
+    assert admin_client_.post(panel_url(order), HTTP_HX_REQUEST="true").status_code == 200
+    assert visma_calls(sandbox) > before + spent  # another person's limit is their own
+
+
+def test_the_panels_and_cards_polled_by_every_role_never_call_visma(sandbox, order, viewer_client, clerk_client):
+    before = visma_calls(sandbox)
+    for client in (viewer_client, clerk_client):
+        for _ in range(5):
+            assert client.get(panel_url(order)).status_code == 200
+            assert client.get(reverse("orders:order-changes", args=[order.pk])).status_code == 200
+            assert client.get(reverse("orders:order-list-visma"), {"ids": str(order.pk)}).status_code == 200
+            assert client.get(reverse("orders:order-detail", args=[order.pk])).status_code == 200
+    assert viewer_client.post(panel_url(order)).status_code == 403
+    assert visma_calls(sandbox) == before
+
+
+def test_delivery_locations_are_within_the_same_limit(clerk_client, tenant, sandbox, settings):
+    settings.VISMA_STAFF_READS_PER_MINUTE = 2
+    numbers = [str(10000 + i) for i in range(5)]
+    picked = [Customer.objects.create(tenant=tenant, number=n, name=f"Kunde {n}", status="Active") for n in numbers]
+    url = reverse("orders:location-options")
+    pages = [clerk_client.get(url, {"tenant": tenant.pk, "customer": c.pk}).content.decode() for c in picked]
+    located = [r for r in sandbox.state.request_log() if r["path"].endswith("/locations")]
+    assert len(located) == 2 and "MAIN" in pages[0] and "MAIN" not in pages[-1] and "this minute" in pages[-1]
+    assert "MAIN" in clerk_client.get(url, {"tenant": tenant.pk, "customer": picked[0].pk}).content.decode()  # cached
