@@ -230,7 +230,10 @@ def _send(
     records what is sent."""
     sending = {"sent_payload": body, "attempts": F("attempts") + 1}
     if claimed:
-        SalesOrder.objects.filter(pk=order.pk).update(**sending)
+        # Still submitting, or found in Visma meanwhile under our reference (the order refresh): then never sent again.
+        if not SalesOrder.objects.filter(pk=order.pk, state=State.SUBMITTING).update(**sending):
+            order.refresh_from_db()
+            return order
     elif not _claim(order, **sending):
         return _not_claimed(order, may_swap)
     order.attempts += 1
@@ -272,7 +275,21 @@ def _send(
         return _fail(order, exc)
     _settle(post, "created", started, None, status=201, request_id=created.request_id)
     _reached(order, was_unreachable)
-    return _submitted(order, created.order_type, created.order_number)
+    submitted = _submitted(order, created.order_type, created.order_number)
+    if submitted.state == State.SUBMITTED and submitted.visma_number != created.order_number:
+        _created_twice(submitted, post, created)
+    return submitted
+
+
+def _created_twice(order: SalesOrder, post: SubmissionAttempt, created) -> None:
+    """The order was found in Visma (an earlier POST that lost its answer, seen by the order refresh) while this POST
+    was on its way: Visma now has it twice. Staff must cancel one of them in Visma; the portal keeps the first."""
+    message = (
+        f"Visma created this order a second time as {created.order_type} {created.order_number}: it had already "
+        f"been found in Visma as {order.visma_label} while this send was on its way. Cancel one of them in Visma."
+    )
+    SubmissionAttempt.objects.filter(pk=post.pk).update(message=message)
+    logger.error("Order %s: %s", order.reference, message)
 
 
 def reconcile(order: SalesOrder, client: VismaClient | None = None, *, before_resend: bool = False):

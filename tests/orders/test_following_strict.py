@@ -1,0 +1,89 @@
+"""Following orders against a Visma stricter than the portal's guesses, over real HTTP to the sandbox: what it may do
+that its documents do not rule out, and the races between the refresh, Refresh now, changes and submission."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from orders import refresh, services
+from orders.models import SalesOrder
+from tenants.visma import VismaClient
+from tests.ordering import make_due, make_order, posts, wait_for
+
+pytestmark = pytest.mark.django_db
+State = SalesOrder.State
+POST = {"method": "POST", "path": "/api/v3/SalesOrders"}
+
+
+def refreshed(order: SalesOrder) -> SalesOrder:
+    order.refresh_from_db()
+    return order
+
+
+def test_an_order_the_refresh_finds_between_a_lookup_and_its_resend_is_never_posted_again(
+    sandbox, tenant, settings, monkeypatch
+):
+    # Visma creates the order after the resend window, just after the worker's lookup read "not found": the refresh
+    # sees it under our reference before the worker sends the POST again. That POST would be a second order.
+    settings.ORDER_RESEND_AFTER_SECONDS = 1
+    sandbox.state.set_faults([{**POST, "kind": "commit_after", "delay": 2.0, "times": 1}])
+    order = make_order(tenant)
+    assert services.queue(order)
+    services.submit(order.pk)
+    assert refreshed(order).state == State.SUBMITTING
+    time.sleep(1.1)
+    make_due(order)
+    services.sweep()  # looked up again past the window: not there, back to the queue to be sent again
+    assert refreshed(order).state == State.QUEUED
+
+    real_lookup = services.find_in_visma
+
+    def lookup_then_visma_commits_and_the_refresh_runs(order, client=None):
+        found = real_lookup(order, client)
+        assert found is None and wait_for(lambda: sandbox.state.orders())
+        assert refresh.refresh_tenant(tenant).changed[0].found
+        return found
+
+    monkeypatch.setattr(services, "find_in_visma", lookup_then_visma_commits_and_the_refresh_runs)
+    make_due(order)
+    services.submit(order.pk)
+    order = refreshed(order)
+    assert order.state == State.SUBMITTED and order.visma_number == sandbox.state.orders()[0]["orderId"]
+    assert posts(sandbox) == 1 and len(sandbox.state.orders()) == 1
+
+
+def test_an_order_found_while_its_resend_is_on_its_way_is_reported_as_created_twice(
+    sandbox, tenant, settings, monkeypatch, caplog
+):
+    settings.ORDER_RESEND_AFTER_SECONDS = 1
+    sandbox.state.set_faults([{**POST, "kind": "commit_after", "delay": 1.5, "times": 1}])
+    order = make_order(tenant)
+    assert services.queue(order)
+    services.submit(order.pk)
+    time.sleep(1.1)
+    make_due(order)
+    services.sweep()
+    assert refreshed(order).state == State.QUEUED
+
+    real_create = VismaClient.create_sales_order
+
+    def the_refresh_finds_the_first_one_while_this_post_is_on_its_way(client, payload):
+        assert wait_for(lambda: sandbox.state.orders())
+        assert refresh.refresh_tenant(tenant).changed[0].found
+        return real_create(client, payload)
+
+    monkeypatch.setattr(
+        VismaClient, "create_sales_order", the_refresh_finds_the_first_one_while_this_post_is_on_its_way
+    )
+    make_due(order)
+    with caplog.at_level(logging.ERROR, logger="orders.services"):
+        services.submit(order.pk)
+    first, second = sandbox.state.orders()
+    order = refreshed(order)
+    assert order.state == State.SUBMITTED and order.visma_number == first["orderId"]  # the portal keeps the first
+    post = order.attempts_log.filter(kind="post", outcome="created").get()
+    assert f"a second time as SO {second['orderId']}" in post.message and "Cancel one of them in Visma" in post.message
+    assert any("a second time" in record.getMessage() for record in caplog.records)
