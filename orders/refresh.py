@@ -5,7 +5,8 @@ an order changed while the run pages stays where it was: nothing is skipped, and
 page boundary moved) is kept once. Each row is matched to the tenant's submitted order of that type and number, or,
 for an order whose POST lost its answer, by our reference in `customerRefNo`: that order is marked submitted with
 Visma's number and never sent again. The watermark is the newest `lastModified` read, by Visma's clock, and moves
-only after a complete walk.
+only after a complete walk, never past Visma's time when the walk began (its `Date` header): an order changed while the
+walk went on, or a `lastModified` written in another time zone without saying so, is read again by the next run.
 
 Runs are background work: they wait for their turn in the tenant's rate budget and leave the second half of Visma's
 window to order submission, trying again later instead (as the customer sync does).
@@ -42,6 +43,7 @@ CONTEXT = "order refresh"  # the API log's label for a run's calls
 PAGE_SIZE = 1000  # asked for first; Visma's refusals and short pages bring it down (tenants.paging)
 ENDPOINT = "SalesOrders"  # the page size that worked is remembered per tenant under this name
 OVERLAP = timedelta(minutes=1)  # read again before the watermark: an order saved just before it may commit later
+DATE_RESOLUTION = timedelta(seconds=2)  # Visma's clock as its Date header tells it (whole seconds), well below OVERLAP
 UNREAD_LOOKBACK = timedelta(
     hours=1
 )  # a submitted order no run has read yet is looked for this long from its submission
@@ -273,7 +275,7 @@ def _run(tenant: Tenant, result: RefreshResult) -> None:
     client = VismaClient(tenant)
     try:
         with api_log.context(CONTEXT):
-            rows = _walk(client, tenant, result)
+            rows, began = _walk(client, tenant, result)
     except _Deferred as deferred:
         _defer(tenant, result, deferred.wait, deferred.reason)
         return
@@ -287,6 +289,7 @@ def _run(tenant: Tenant, result: RefreshResult) -> None:
     with transaction.atomic():
         _apply(tenant, rows, result)
         newest = max(filter(None, (_moment(row.get("lastModified")) for row in rows.values())), default=None)
+        newest = min(newest, began + DATE_RESOLUTION) if newest and began else newest
         seen_until = max(filter(None, (newest, tenant.orders_seen_until)), default=None)
         Tenant.objects.filter(pk=tenant.pk).update(
             orders_seen_until=seen_until, orders_refreshed_at=timezone.now(), orders_refresh_error=""
@@ -299,10 +302,14 @@ def _defer(tenant: Tenant, result: RefreshResult, wait: float, reason: str) -> N
     result.error = f"{reason} The refresh runs again at {timezone.localtime(result.retry_at):%H:%M:%S}."
 
 
-def _walk(client: VismaClient, tenant: Tenant, result: RefreshResult) -> dict[tuple[str, str], dict]:
-    """Every order Visma changed since the watermark, by (type, orderId); pages adapt to what Visma serves."""
+def _walk(
+    client: VismaClient, tenant: Tenant, result: RefreshResult
+) -> tuple[dict[tuple[str, str], dict], datetime | None]:
+    """Every order Visma changed since the watermark, by (type, orderId), and Visma's time when the walk began (from
+    the first answer's `Date`); pages adapt to what Visma serves."""
     since, first_time = _since(tenant, client.api_host)
     offset_used = clock.offset(client.api_host)
+    asked_at, began = timezone.now(), None
     size = paging.first_size(tenant.pk, ENDPOINT, PAGE_SIZE)
     rows: dict[tuple[str, str], dict] = {}
     page_index = repeated = 0
@@ -316,13 +323,16 @@ def _walk(client: VismaClient, tenant: Tenant, result: RefreshResult) -> dict[tu
         try:
             page = client.list_sales_orders(since, page_index, size)
         except ValidationRejected as exc:
+            began = began or asked_at + clock.offset(client.api_host)
             smaller = paging.smaller(size) if paging.is_refusal(exc) else None
             if smaller is None:
                 raise
             refused.append(size)
             page_index, size, unremembered = page_index * size // smaller, smaller, True
             continue
-        drift = clock.offset(client.api_host) - offset_used
+        offset_now = clock.offset(client.api_host)
+        began = began or asked_at + offset_now
+        drift = offset_now - offset_used
         if first_time and page_index == 0 and abs(drift) > CLOCK_RETRY:  # asked before Visma's clock was known
             since, offset_used, first_time = since + drift, offset_used + drift, False
             continue
@@ -346,7 +356,7 @@ def _walk(client: VismaClient, tenant: Tenant, result: RefreshResult) -> dict[tu
         page_index += 1
     result.read = len(rows)
     result.note = _paging_note(refused, short, size)
-    return rows
+    return rows, began
 
 
 def _since(tenant: Tenant, api_host: str) -> tuple[datetime, bool]:

@@ -5,7 +5,8 @@ Order versions: every stored order has an 8-byte counter that starts at a random
 change. `GET /api/v3/SalesOrders/{type}/{orderId}`, the 201 of `POST /api/v3/SalesOrders` and every 202 of a change
 carry it as `ETag: "<base64 of the counter>"` (`etag` with lowercase_headers); SalesOrderDto.version holds the same
 base64. PATCH of an order or of its lines and DELETE of lines need `If-Match` with exactly that ETag (428 without,
-412 with another); POST of lines checks no version. Times are UTC with seven decimals: 2026-11-30T08:01:02.1234567Z.
+412 with another); POST of lines checks no version. Times are UTC with seven decimals: 2026-11-30T08:01:02.1234567Z
+(with `local_time_hours`, lastModified in that local time and without the Z, which Visma does not rule out).
 
 Statuses: Open, Hold, BackOrder, Shipping, Completed, Cancelled. The API may move Open<->Hold and Open, Hold or
 BackOrder to Cancelled, with no other field in the same PATCH. `lifecycle` (seconds) moves Open orders to Shipping

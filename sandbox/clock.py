@@ -47,6 +47,16 @@ def normalized(text: str | None) -> str | None:
     return format_ticks(ticks) if ticks is not None else text
 
 
+def written(text: str, local_hours: float | None) -> str:
+    """A stored UTC time as the API writes it: unchanged, or with `local_hours` set the same moment in that zone's
+    local time with no zone designator (as Visma's older APIs write times), which a reader taking it for UTC gets
+    wrong by that many hours."""
+    ticks = parse_ticks(text) if local_hours is not None else None
+    if ticks is None:
+        return text
+    return format_ticks(ticks + round(local_hours * 3600 * TICKS_PER_SECOND)).removesuffix("Z")
+
+
 def day_of(ticks: int) -> int:
     """Ticks at the start of the UTC day holding `ticks`."""
     day = TICKS_PER_SECOND * 86400

@@ -10,7 +10,7 @@ import math
 import sys
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 
-from . import seed
+from . import clock, seed
 from .lifecycle import CHANGEABLE, status_dto
 from .state import SandboxState
 
@@ -115,7 +115,7 @@ def list_row(state: SandboxState, order: dict) -> dict:
         "customerOrder": order["customerOrder"],
         "customerRefNo": order["customerRefNo"],
         "description": order["description"],
-        "lastModified": order["lastModified"],
+        "lastModified": clock.written(order["lastModified"], state.local_time_hours),
     }
 
 
@@ -143,7 +143,7 @@ def order_dto(state: SandboxState, order: dict, expand: set[str]) -> dict:
         "description": order["description"],
         "date": order["date"],
         "cancelBy": order["body"].get("cancelBy"),
-        "lastModified": order["lastModified"],
+        "lastModified": clock.written(order["lastModified"], state.local_time_hours),
         "requestOn": order["requestOn"],
         "isRotRutDeductible": False,
         "orderQty": _order_quantity(order),

@@ -418,7 +418,8 @@ class SandboxServer:
     `latency`: seconds every API answer waits, or per request, e.g. {"POST /api/v3/SalesOrders": 0.2} (the longest
     matching "[METHOD ]/path" prefix counts). `extra_tenants`: more tenant IDs that approved reading and writing.
     `lifecycle`: seconds after which Open orders ship and then complete (see sandbox.lifecycle). `webhook_url`: where
-    order notifications go (see the package docstring)."""
+    order notifications go (see the package docstring). `local_time_hours`: lastModified written in that local time
+    without a zone (see sandbox.clock.written)."""
 
     def __init__(
         self,
@@ -440,6 +441,7 @@ class SandboxServer:
         lowercase_headers: bool = False,
         lifecycle: float | None = None,
         webhook_url: str | None = None,
+        local_time_hours: float | None = None,
         faults: list | None = None,
         state_file: str | None = None,
         tls: bool = False,
@@ -461,6 +463,7 @@ class SandboxServer:
             lowercase_headers=lowercase_headers,
             lifecycle=lifecycle,
             webhook_url=webhook_url,
+            local_time_hours=local_time_hours,
         )
         self.state_file, self.quiet = state_file, quiet
         if state_file and Path(state_file).exists():

@@ -131,12 +131,22 @@ class SandboxState:
     lowercase_headers: bool = False
     lifecycle: float | None = None  # seconds an Open order stays Open, and then Shipping, before it moves on
     webhook_url: str | None = None  # where order notifications go (see sandbox.webhooks); POST /_sandbox/webhooks
+    # Hours east of UTC: lastModified is written in that local time with no zone designator (sandbox.clock.written).
+    # Visma documents modifiedSince as UTC unless it has an offset, but not how it writes times back.
+    local_time_hours: float | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
     after_reset: Callable[[], None] | None = None  # the server's resume(): a reset sandbox is also up again
 
     def __post_init__(self) -> None:
         self.latency = parse_latency(self.latency)
-        self._settings = (self.max_page_size, self.clock_offset, self.silent_page_cap, self.latency, self.lifecycle)
+        self._settings = (
+            self.max_page_size,
+            self.clock_offset,
+            self.silent_page_cap,
+            self.latency,
+            self.lifecycle,
+            self.local_time_hours,
+        )
         self.pending: list[threading.Timer] = []
         self.webhooks = Webhooks()
         self.reset()
@@ -149,7 +159,14 @@ class SandboxState:
         if self.after_reset:
             self.after_reset()
         with self.lock:
-            self.max_page_size, self.clock_offset, self.silent_page_cap, self.latency, self.lifecycle = self._settings
+            (
+                self.max_page_size,
+                self.clock_offset,
+                self.silent_page_cap,
+                self.latency,
+                self.lifecycle,
+                self.local_time_hours,
+            ) = self._settings
             self.client_id = seed.DEMO_CLIENT_ID
             self.granted_scopes = (seed.SCOPE_READ, seed.SCOPE_WRITE)
             self.tenants = {tid: {"name": n, "approved": a, "scopes": s} for tid, (n, a, s) in seed.TENANTS.items()}

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from orders import refresh, services
 from orders.models import SalesOrder
 from tenants.visma import VismaClient
 from tests.ordering import make_due, make_order, posts, wait_for
+from tests.orders.following import change_in_visma, followed_orders
 
 pytestmark = pytest.mark.django_db
 State = SalesOrder.State
@@ -87,3 +90,42 @@ def test_an_order_found_while_its_resend_is_on_its_way_is_reported_as_created_tw
     post = order.attempts_log.filter(kind="post", outcome="created").get()
     assert f"a second time as SO {second['orderId']}" in post.message and "Cancel one of them in Visma" in post.message
     assert any("a second time" in record.getMessage() for record in caplog.records)
+
+
+# --- the watermark never runs ahead of Visma's clock ------------------------------------------------------------------
+def test_last_modified_in_local_time_without_a_zone_never_moves_the_watermark_past_later_changes(sandbox, tenant):
+    # Visma writes lastModified two hours east of UTC with no zone; read as UTC it lies two hours in the future.
+    sandbox.state.local_time_hours = 2.0
+    second = followed_orders(sandbox, tenant, 2)[1]
+    assert refresh.refresh_tenant(tenant).read == 2
+    change_in_visma(sandbox, second, status="Hold")  # after the run, by Visma's clock
+    assert refresh.refresh_tenant(tenant).read >= 1
+    assert refreshed(second).visma_status == "Hold"
+    tenant.refresh_from_db()
+    assert tenant.orders_seen_until <= timezone.now() + timedelta(seconds=5)
+
+
+def test_an_order_changed_while_a_long_walk_pages_is_read_by_the_next_run(sandbox, tenant, monkeypatch):
+    # Created asc: an order changed during the walk joins the list before the page being read, so this walk misses
+    # it; the walk took longer than the overlap, so later rows on later pages are newer than it by more than that.
+    early, middle, late = followed_orders(sandbox, tenant, 3)
+    refresh.refresh_tenant(tenant)
+    sandbox.state.clock_offset += 300  # five minutes later
+    change_in_visma(sandbox, middle, description="changed before the walk")
+    sandbox.state.silent_page_cap = 1
+    real_list = VismaClient.list_sales_orders
+
+    def visma_changes_orders_while_the_walk_goes_on(client, since, page_index, size, **kwargs):
+        page = real_list(client, since, page_index, size, **kwargs)
+        if page_index == 0:
+            change_in_visma(sandbox, early, status="Hold")  # joins the list before the walk's position
+            sandbox.state.clock_offset += 120  # the walk goes on for two minutes
+            change_in_visma(sandbox, late, description="changed later in the walk")
+        return page
+
+    monkeypatch.setattr(VismaClient, "list_sales_orders", visma_changes_orders_while_the_walk_goes_on)
+    refresh.refresh_tenant(tenant)
+    assert refreshed(late).visma_last_modified and refreshed(early).visma_status == "Open"  # missed by that walk
+    monkeypatch.setattr(VismaClient, "list_sales_orders", real_list)
+    refresh.refresh_tenant(tenant)
+    assert refreshed(early).visma_status == "Hold"

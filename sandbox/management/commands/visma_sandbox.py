@@ -71,6 +71,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--webhook-url", metavar="URL", help="POST a notification here for every order created or changed."
         )
+        parser.add_argument(
+            "--local-time-hours",
+            type=float,
+            metavar="HOURS",
+            help="Write lastModified in the local time this many hours east of UTC, without a zone designator.",
+        )
         parser.add_argument("--tls", action="store_true", help="Serve HTTPS with a throwaway certificate authority.")
         parser.add_argument("--faults", help="Fault plan: inline JSON list or a path to a JSON file.")
         parser.add_argument("--state", help="Keep customers and orders in this JSON file across restarts.")
@@ -96,6 +102,7 @@ class Command(BaseCommand):
                 lowercase_headers=options["lowercase_headers"],
                 lifecycle=options["lifecycle"],
                 webhook_url=options["webhook_url"],
+                local_time_hours=options["local_time_hours"],
                 faults=self._faults(options["faults"]),
                 state_file=options["state"],
                 tls=options["tls"],

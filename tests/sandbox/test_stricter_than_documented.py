@@ -1,0 +1,54 @@
+"""Options that make the sandbox behave as Visma may where its documents are silent, stricter than the portal's
+guesses: each off by default."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sandbox import clock
+from sandbox.server import SandboxServer
+from tests.sandbox.orders_client import SO1, create, read
+from tests.sandbox.test_sandbox import SECRET
+
+LIST = "/api/v3/SalesOrders"
+
+
+@pytest.fixture(scope="module")
+def running():
+    with SandboxServer(client_secret=SECRET, customers=3) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def server(running):
+    running.state.reset()
+    return running
+
+
+def test_last_modified_in_local_time_without_a_zone(server):
+    create(server)
+    utc = read(server)["lastModified"]
+    assert utc.endswith("Z")
+    server.state.local_time_hours = 2.0
+    local = read(server)["lastModified"]
+    listed = read(server, LIST)["value"][0]["lastModified"]
+    assert local == listed and not local.endswith("Z") and "+" not in local and len(local) == 27
+    assert datetime.fromisoformat(local) - datetime.fromisoformat(utc[:-1]) == timedelta(hours=2)
+    assert [row["orderId"] for row in read(server, LIST, modifiedSince=utc)["value"]] == ["000001"]  # UTC inside
+    server.state.reset()
+    create(server)
+    assert server.state.local_time_hours is None and read(server)["lastModified"].endswith("Z")
+
+
+def test_written_times_keep_seven_decimals():
+    assert clock.written("2026-11-30T23:30:00.1234567Z", 1.5) == "2026-12-01T01:00:00.1234567"
+    assert clock.written("2026-11-30T23:30:00.1234567Z", None) == "2026-11-30T23:30:00.1234567Z"
+    assert datetime.fromisoformat(clock.written("2026-11-30T23:30:00Z", -5)).replace(tzinfo=UTC).hour == 18
+
+
+def test_the_order_read_alone_writes_it_the_same_way(server):
+    create(server)
+    server.state.local_time_hours = -3.0
+    assert read(server, SO1)["lastModified"] == read(server, LIST)["value"][0]["lastModified"]
