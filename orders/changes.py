@@ -710,7 +710,10 @@ def _remember(order: SalesOrder, read: Read) -> None:
         fields["visma_closed_at"] = None
     elif order.visma_closed_at is None:
         fields["visma_closed_at"] = fields["visma_refreshed_at"]
-    SalesOrder.objects.filter(pk=order.pk).update(**fields)
+    current = refresh.no_newer_than(fields["visma_last_modified"])
+    if not SalesOrder.objects.filter(current, pk=order.pk).update(**fields):
+        order.refresh_from_db(fields=list(fields))  # a newer version was written while this read was answered
+        return
     for name, value in fields.items():
         setattr(order, name, value)
 

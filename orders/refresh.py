@@ -546,9 +546,19 @@ def refresh_order(order: SalesOrder, user=None) -> str:
         logger.info("Order %s could not be read from Visma for %s: %s", order.reference, user, exc)
         return paging.message(exc)
     _set(order, fields, timezone.now())
-    SalesOrder.objects.filter(pk=order.pk).update(**{name: getattr(order, name) for name in ORDER_FIELDS})
+    values = {name: getattr(order, name) for name in ORDER_FIELDS}
+    if not SalesOrder.objects.filter(no_newer_than(fields["visma_last_modified"]), pk=order.pk).update(**values):
+        order.refresh_from_db(fields=ORDER_FIELDS)  # a run wrote a newer version while this read was answered
     logger.info("Order %s read from Visma for %s", order.reference, user)
     return ""
+
+
+def no_newer_than(modified: datetime | None) -> Q:
+    """Orders whose Visma fields are not newer than a read of Visma's order at `modified`: a read written with this
+    condition never overwrites a newer one (Refresh now, a change's read, a run; whichever is answered last)."""
+    if modified is None:
+        return Q()
+    return Q(visma_last_modified__isnull=True) | Q(visma_last_modified__lte=modified)
 
 
 def line_fields(line: dict) -> dict:

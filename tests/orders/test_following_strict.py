@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from orders import refresh, services
-from orders.models import SalesOrder
+from orders import changes, refresh, services
+from orders.models import OrderChange, SalesOrder
 from tenants.visma import VismaClient
 from tests.ordering import make_due, make_order, posts, wait_for
 from tests.orders.following import change_in_visma, followed_orders
@@ -129,3 +129,42 @@ def test_an_order_changed_while_a_long_walk_pages_is_read_by_the_next_run(sandbo
     monkeypatch.setattr(VismaClient, "list_sales_orders", real_list)
     refresh.refresh_tenant(tenant)
     assert refreshed(early).visma_status == "Hold"
+
+
+# --- an older read never overwrites a newer one ---------------------------------------------------------------------
+def test_refresh_now_answered_before_a_scheduled_run_wrote_newer_values_keeps_the_newer(sandbox, tenant, monkeypatch):
+    order = followed_orders(sandbox, tenant, 1)[0]
+    refresh.refresh_tenant(tenant)
+    real_get = VismaClient.get_sales_order
+
+    def read_then_visma_changes_and_the_scheduled_run_writes(client, *args, **kwargs):
+        remote = real_get(client, *args, **kwargs)
+        change_in_visma(sandbox, order, status="Hold")
+        assert refresh.refresh_tenant(tenant).changed
+        return remote
+
+    monkeypatch.setattr(VismaClient, "get_sales_order", read_then_visma_changes_and_the_scheduled_run_writes)
+    assert refresh.refresh_order(refreshed(order)) == ""
+    order = refreshed(order)
+    assert order.visma_status == "Hold"
+    stored = sandbox.state.find_order(str(tenant.tenant_id), "SO", order.visma_number)
+    assert order.visma_last_modified == refresh._moment(stored["lastModified"])
+
+
+def test_a_change_s_read_older_than_what_the_refresh_wrote_meanwhile_keeps_the_newer(sandbox, tenant, monkeypatch):
+    order = followed_orders(sandbox, tenant, 1)[0]
+    changes.read_now(refreshed(order))
+    change = changes.request_change(refreshed(order), "edit", {"description": "Ours"})
+    real_get = VismaClient.get_sales_order
+
+    def read_after_the_patch_then_visma_moves_on(client, *args, **kwargs):
+        remote = real_get(client, *args, **kwargs)
+        change_in_visma(sandbox, order, status="Hold")
+        assert refresh.refresh_tenant(tenant).changed
+        return remote
+
+    monkeypatch.setattr(VismaClient, "get_sales_order", read_after_the_patch_then_visma_moves_on)
+    changes.apply_change(change.pk)
+    change.refresh_from_db()
+    assert change.state == OrderChange.State.APPLIED
+    assert refreshed(order).visma_status == "Hold"
