@@ -136,14 +136,17 @@ def changes_of(entry: LogEntry) -> list[Change]:
             continue
         if entry.action == LogEntry.Action.CREATE and not new:
             continue
-        label = FIELD_LABELS.get(name) or capfirst(verbose_name)
+        label = (
+            FIELD_LABELS.get(f"{entry.content_type.model}.{name}") or FIELD_LABELS.get(name) or capfirst(verbose_name)
+        )
         changes.append(Change(label, old, new))
     return changes
 
 
-# Shown under another name than the model field's.
+# Shown under another name than the model field's ("model.field" for one model's field only).
 FIELD_LABELS = {
     "encrypted_secret": "Client secret",
+    "salesorder.status": "Status when sent",  # not Visma's status now, which the order page shows as "In Visma"
     "delivery_line1": "Delivery address line 1",
     "delivery_line2": "Delivery address line 2",
     "delivery_line3": "Delivery address line 3",

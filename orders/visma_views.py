@@ -27,7 +27,8 @@ def order_list_visma(request: HttpRequest) -> HttpResponse:
 @permission_required("orders.view_salesorder", raise_exception=True)
 def order_visma(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the "In Visma" panel as the portal last read it (polled while the order is followed). POST (Refresh
-    now): read the order from Visma first; what Visma said when it could not be read is shown in the panel."""
+    now): read the order from Visma first; what Visma said when it could not be read is shown in the panel, and the
+    outcome goes to the page's status region for screen readers (the panel itself is replaced, so it cannot say it)."""
     if request.method == "POST" and not request.user.has_perm("orders.refresh_salesorder"):
         raise PermissionDenied
     order = get_object_or_404(SalesOrder.objects.select_related("tenant__application", "customer"), pk=pk)
@@ -40,4 +41,5 @@ def order_visma(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, f"Order {order.reference} was read from Visma just now.")
             return redirect("orders:order-detail", pk=order.pk)
-    return render(request, "orders/partials/visma_panel.html", {"order": order, "visma_error": problem})
+    context = {"order": order, "visma_error": problem, "announce": request.method == "POST"}
+    return render(request, "orders/partials/visma_panel.html", context)

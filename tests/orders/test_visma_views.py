@@ -149,7 +149,7 @@ def test_visma_s_error_is_shown_in_the_panel_never_a_500(sandbox, tenant, clerk_
     response = clerk_client.post(panel_url(order), HTTP_HX_REQUEST="true")
     panel = response.content.decode()
     assert response.status_code == 200 and "data-visma-error" in panel and "Visma answered HTTP 500" in panel
-    assert "Below is what the portal read just now." in panel and ">Open</span>" in panel
+    assert "Below is what the portal read last, " in panel and ">Open</span>" in panel
     followed = clerk_client.post(panel_url(order), follow=True).content.decode()
     assert "could not be read from Visma" in followed
 
