@@ -166,6 +166,9 @@ def changes_context(
         "poll_seconds": _poll_seconds(open_change),
         "send_blocker": blocker,
         "may_change": may_change,
+        "may_refresh": user.has_perm("orders.refresh_salesorder"),
+        # Visma's lines are changed from the lines the portal read; until then the card says how to read them.
+        "lines_unread": Kind.CHANGE_LINES in kinds and not order.visma_lines,
         "status_words": visma_status.words(order.visma_status),
         "closed": order.visma_status in changes.CLOSED_STATUSES,
         "buttons": [(kind, BUTTONS[kind]) for kind in STATUS_KINDS if kind in kinds],
@@ -211,7 +214,7 @@ def conflict_rows(change: OrderChange) -> list[tuple[str, str, str]]:
     if now is None:
         return []
     body = change.body or {}
-    rows = [("Status", visma_status.words(body.get("status")) if "status" in body else "", _status(now))]
+    rows = [("Status", visma_status.words(body.get("status")) if "status" in body else "(no change)", _status(now))]
     if change.kind == Kind.EDIT:
         names = {"description": "Description", "note": "Note", "requestOn": "Requested date"}
         for field, label in names.items():

@@ -145,13 +145,14 @@ def _decide(change: OrderChange, user) -> bool:
 
 
 def _refuse_unless_allowed(order: SalesOrder, kind: str) -> None:
-    status = order.visma_status or "unknown"
+    """Refused in the words staff read on the page ("on hold", "credit hold"), never Visma's codes ("CreditHold")."""
+    status = order.visma_status
+    said = visma_status.words(status).lower() or "unknown"
     if status in CLOSED_STATUSES:
-        raise ChangeRefused(f"Visma has the order as {status}: it takes no more changes.")
+        raise ChangeRefused(f"Visma has the order as {said}: it takes no more changes.")
     if kind in ONLY_FROM and ONLY_FROM[kind] != status:
-        raise ChangeRefused(
-            f"Visma has the order as {status}; it can only be {_verb(kind)} when it is {ONLY_FROM[kind]}."
-        )
+        needed = visma_status.words(ONLY_FROM[kind]).lower()
+        raise ChangeRefused(f"Visma has the order as {said}; it can only be {_verb(kind)} when it is {needed}.")
 
 
 def _verb(kind: str) -> str:
