@@ -18,8 +18,9 @@ KNOWN = (
 )
 CLOSED = ("Completed", "Cancelled")
 _SAID_OTHERWISE = {"Hold": "On hold"}
+# Each badge stands out from a white card and a grey page: a light badge (Bootstrap's text-bg-light) did not.
 TONES = {
-    "Open": "text-bg-light",
+    "Open": "text-primary-emphasis bg-primary-subtle border border-primary",
     "Hold": "text-bg-warning",
     "CreditHold": "text-bg-warning",
     "PendingApproval": "text-bg-warning",

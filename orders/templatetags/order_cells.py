@@ -72,11 +72,14 @@ def visma_status_badge(status: str) -> SafeString:
     )
 
 
+NOT_READ_YET = SafeString('<span class="small text-body-secondary">not read yet</span>')
+
+
 @register.simple_tag
 def order_visma_status_cell(order, oob: bool = False) -> SafeString:
-    return format_html(
-        '<span id="order-visma-status-{}"{}>{}</span>', order.pk, _oob(oob), visma_status_badge(order.visma_status)
-    )
+    """Visma's status; "not read yet" for an order Visma has that the refresh has not read, "—" for one not in Visma."""
+    badge = NOT_READ_YET if order.visma_number and not order.visma_status else visma_status_badge(order.visma_status)
+    return format_html('<span id="order-visma-status-{}"{}>{}</span>', order.pk, _oob(oob), badge)
 
 
 @register.filter

@@ -28,7 +28,7 @@ def test_visma_s_status_changes_show_on_the_list_and_the_order_page_without_a_re
     order = followed_orders(sandbox, tenant, 1)[0]
     page.goto("/orders/")
     cell = page.locator(f"#order-visma-status-{order.pk}")
-    assert cell.inner_text() == "—" and page.locator("#visma-poller").get_attribute("data-polling") == "on"
+    assert cell.inner_text() == "not read yet" and page.locator("#visma-poller").get_attribute("data-polling") == "on"
     page.evaluate("window.__notReloaded = true")
 
     refresh.refresh_tenant(tenant)  # the schedule's next run
