@@ -108,7 +108,9 @@ OPEN_CHANGE = "Another change of this order is still being sent to Visma; wait u
 
 
 def try_again(change: OrderChange, user=None) -> OrderChange:
-    """A change Visma refused because the order changed meanwhile, asked for again on the version just read."""
+    """A change Visma refused because the order changed meanwhile, asked for again on the version staff were shown
+    beside it: should Visma have changed the order again since (even when the portal has read that newer version),
+    Visma refuses it and staff are shown the newer version, never a change over what they did not see."""
     order = change.order
     if change.state != State.CONFLICT or change.finished_at is not None:
         raise ChangeRefused("This change is not waiting for a decision.")
@@ -124,7 +126,13 @@ def try_again(change: OrderChange, user=None) -> OrderChange:
     with transaction.atomic():
         if not _decide(change, user):
             raise ChangeRefused("This change is not waiting for a decision.")
-        return _queue(order, change.kind, change.body, order.visma_etag, user, again=True)
+        return _queue(order, change.kind, change.body, shown_version(change) or order.visma_etag, user, again=True)
+
+
+def shown_version(change: OrderChange) -> str:
+    """The version of Visma's order shown beside a conflict ("" when it could not be read)."""
+    etag = change.conflict.get("etag") if isinstance(change.conflict, dict) else None
+    return etag if isinstance(etag, str) else ""
 
 
 def drop(change: OrderChange, user=None) -> bool:

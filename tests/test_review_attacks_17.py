@@ -642,3 +642,20 @@ def test_the_new_import_columns_are_checked_and_exported_as_text(clerk_client, t
     for cell in csv.reader(io.StringIO(exported)):
         assert not any(value.startswith(("=", "+", "-", "@")) for value in cell)
     assert not SalesOrder.objects.exists()
+
+
+def test_try_again_is_sent_on_the_version_the_conflict_showed(clerk_client, sandbox, order, send):
+    """Hole: Try again took the portal's latest version as If-Match. When Visma changed the order again after the
+    conflict was shown (and the portal read it, e.g. Refresh now), the change went over what staff never saw."""
+    change_in_visma(sandbox, order, description="Theirs")
+    send(clerk_client, change_url(order, "edit"), {"version": order.visma_etag, "description": "Ours", "note": ""})
+    conflict = OrderChange.objects.get()
+    assert conflict.state == State.CONFLICT and conflict.conflict["description"] == "Theirs"
+    change_in_visma(sandbox, order, description="Theirs, changed again")
+    changes.read_now(order)  # the panel's Refresh now, or another page: the portal has the newest version
+    send(clerk_client, reverse("orders:order-change-again", args=[order.pk, conflict.pk]))
+    assert in_visma(sandbox, order)["description"] == "Theirs, changed again"
+    again = OrderChange.objects.exclude(pk=conflict.pk).get()
+    assert again.state == State.CONFLICT and again.conflict["description"] == "Theirs, changed again"
+    send(clerk_client, reverse("orders:order-change-again", args=[order.pk, again.pk]))
+    assert in_visma(sandbox, order)["description"] == "Ours"
