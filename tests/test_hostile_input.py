@@ -962,7 +962,7 @@ def test_a_megabyte_header_is_refused_with_a_clear_message(clerk, customer, name
 def test_header_problems_are_listed_once_each():
     from orders import imports
 
-    header = [*CSV_COLUMNS, *["reference", "quantity", "extra"] * 30]
+    header = [*CSV_COLUMNS, *["reference", "quantity", "extra"] * 20]
     with pytest.raises(imports.ImportRefused) as refused:
         imports.parse(",".join(header) + "\n" + ",".join(["x"] * len(header)) + "\n")
     assert [str(p) for p in refused.value.problems] == [
