@@ -287,6 +287,7 @@ def _run(tenant: Tenant, result: RefreshResult) -> None:
         Tenant.objects.filter(pk=tenant.pk).update(orders_refresh_error=result.error)
         return
     with transaction.atomic():
+        _lock(tenant, rows)
         _apply(tenant, rows, result)
         newest = max(filter(None, (_moment(row.get("lastModified")) for row in rows.values())), default=None)
         newest = min(newest, began + DATE_RESOLUTION) if newest and began else newest
@@ -294,6 +295,19 @@ def _run(tenant: Tenant, result: RefreshResult) -> None:
         Tenant.objects.filter(pk=tenant.pk).update(
             orders_seen_until=seen_until, orders_refreshed_at=timezone.now(), orders_refresh_error=""
         )
+
+
+def _lock(tenant: Tenant, rows: dict[tuple[str, str], dict]) -> None:
+    """Where the database locks rows (PostgreSQL), the orders the run may write stay locked until it commits: a Refresh
+    now or a change's read answered meanwhile waits, then writes only if newer (`no_newer_than`), instead of writing
+    between the run's read of the orders and its write of older list rows over them. SQLite takes the write lock when
+    the transaction begins."""
+    if not connection.features.has_select_for_update:
+        return
+    numbers = sorted({number for _, number in rows})
+    for chunk in _chunks(numbers, CHUNK):
+        locked = SalesOrder.objects.select_for_update().filter(tenant=tenant, visma_number__in=chunk)
+        list(locked.order_by("pk").values_list("pk", flat=True))
 
 
 def _defer(tenant: Tenant, result: RefreshResult, wait: float, reason: str) -> None:

@@ -4,14 +4,17 @@ that its documents do not rule out, and the races between the refresh, Refresh n
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from orders import changes, refresh, services
 from orders.models import OrderChange, SalesOrder
+from tenants.models import Tenant
 from tenants.visma import VismaClient
 from tests.ordering import make_due, make_order, posts, wait_for
 from tests.orders.following import change_in_visma, followed_orders
@@ -167,4 +170,38 @@ def test_a_change_s_read_older_than_what_the_refresh_wrote_meanwhile_keeps_the_n
     changes.apply_change(change.pk)
     change.refresh_from_db()
     assert change.state == OrderChange.State.APPLIED
+    assert refreshed(order).visma_status == "Hold"
+
+
+@pytest.mark.django_db(transaction=True)  # two threads, two connections, as a worker and the web process
+def test_a_refresh_now_answered_while_a_run_writes_is_not_overwritten_by_the_run_s_older_row(
+    sandbox, tenant, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes the write lock when the run's transaction begins: there is no window")
+    order = followed_orders(sandbox, tenant, 1)[0]
+    refresh.refresh_tenant(tenant)
+    change_in_visma(sandbox, order, description="listed by the run")
+    real_write, loaded, written = refresh._write, threading.Event(), threading.Event()
+
+    def write_after_a_refresh_now_came_in(orders):
+        loaded.set()  # the run read the portal's orders and is about to write its list rows
+        written.wait(timeout=2)  # a Refresh now answered meanwhile writes now, unless the rows are locked
+        real_write(orders)
+
+    monkeypatch.setattr(refresh, "_write", write_after_a_refresh_now_came_in)
+
+    def run() -> None:
+        try:
+            refresh.refresh_tenant(Tenant.objects.get(pk=tenant.pk))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    assert loaded.wait(timeout=10)
+    change_in_visma(sandbox, order, status="Hold")
+    assert refresh.refresh_order(refreshed(order)) == ""
+    written.set()
+    worker.join(timeout=10)
     assert refreshed(order).visma_status == "Hold"
