@@ -659,3 +659,23 @@ def test_try_again_is_sent_on_the_version_the_conflict_showed(clerk_client, sand
     assert again.state == State.CONFLICT and again.conflict["description"] == "Theirs, changed again"
     send(clerk_client, reverse("orders:order-change-again", args=[order.pk, again.pk]))
     assert in_visma(sandbox, order)["description"] == "Ours"
+
+
+def test_a_visma_that_ignores_page_index_cannot_make_refresh_now_call_forever(
+    clerk_client, sandbox, order, monkeypatch
+):
+    """Hole: reading an order's lines followed nextPage for as long as Visma gave one. A Visma that serves the first
+    page again for every pageIndex (and links a next one) kept one click of Refresh now calling without end."""
+    from sandbox import api
+
+    real = api._page
+
+    def stuck(items, query, base, path, limit, **kwargs):  # every page is the first, and there is always a next one
+        page = real(items, {**query, "pageIndex": ["0"], "pageSize": ["1"]}, base, path, limit, **kwargs)
+        return {**page, "nextPage": f"{base}{path}?pageIndex=1"}
+
+    monkeypatch.setattr(api, "_page", stuck)
+    change_in_visma(sandbox, order, lines=[{"inventoryId": "STOCK-200", "quantity": 1}])
+    before = visma_calls(sandbox)
+    panel = clerk_client.post(panel_url(order), HTTP_HX_REQUEST="true").content.decode()
+    assert visma_calls(sandbox) - before <= 5 and "data-visma-error" in panel

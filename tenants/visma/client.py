@@ -616,17 +616,29 @@ class VismaClient:
 
     # Reference: GET /api/v3/SalesOrders/{type}/{orderId}/lines (default pageSize 1000, zero-based pageIndex)
     def get_sales_order_lines(self, order_type: str, order_id: str, page_size: int = 1000) -> list[dict]:
+        """Every line, page by page; a next page that brings no line not read before means Visma is not paging
+        (it serves the same page for every pageIndex): reading stops there with a ServerError, so no answer of
+        Visma's can keep the portal calling."""
         lines, seen, page_index = [], set(), 0
         while True:
             params = {"pageSize": page_size, "pageIndex": page_index}
-            body = self._json(self._request("GET", _order_path(order_type, order_id) + "/lines", params=params))
+            response = self._request("GET", _order_path(order_type, order_id) + "/lines", params=params)
+            body = self._json(response)
             page = [line for line in body.get("value") or [] if isinstance(line, dict)]
+            known = len(lines)
             for line in page:
                 if line.get("lineId") not in seen:
                     seen.add(line.get("lineId"))
                     lines.append(line)
             if not body.get("nextPage") or not page:
                 return lines
+            if len(lines) == known:
+                raise ServerError(
+                    "Visma served the order's lines again on the next page instead of the next ones; reading stopped.",
+                    status=response.status_code,
+                    request_id=request_id_of(response),
+                    retryable=True,
+                )
             if len(page) < page_size:  # Visma served fewer than asked and has more: ask in the size it serves
                 page_index, page_size = len(lines) // len(page), len(page)
             else:
