@@ -570,7 +570,7 @@ def _applied(change: OrderChange, client: VismaClient, *, etag: str = "", read: 
     before = order.visma_status
     if read is not None:
         _remember(order, read)
-    elif etag:
+    else:  # Visma's new version, or none: the one the change was sent with is no longer Visma's (read it next time)
         SalesOrder.objects.filter(pk=order.pk).update(visma_etag=etag)
         order.visma_etag = etag
     updates = {}

@@ -29,6 +29,7 @@ FAULT_KINDS = {
     "commit_after",
     "slow_drip",
     "refuse",
+    "no_etag",
 }
 DEFAULT_MAX_PAGE_SIZE = 1000
 

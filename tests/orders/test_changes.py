@@ -449,3 +449,23 @@ def test_the_orders_sweeper_task_sweeps_changes_too(sandbox, order):
     assert "1 changes enqueued" in sweep_orders()
     change.refresh_from_db()
     assert change.state == State.APPLIED
+
+
+def test_a_change_answered_without_a_version_that_cannot_be_read_after_leaves_no_stale_version(sandbox, order):
+    # Visma carries out the PATCH but its 202 has no ETag, and the read after it fails: the version the portal knew
+    # is no longer Visma's, so the next change must read the order first instead of meeting a 412 nobody caused.
+    path = f"/api/v3/SalesOrders/{order.visma_type}/{order.visma_number}"
+    sandbox.state.set_faults(
+        [
+            {"method": "PATCH", "path": path, "kind": "no_etag", "times": 1},
+            {"method": "GET", "path": path, "kind": "500", "times": 1},
+        ]
+    )
+    old_version = order.visma_etag
+    change = run(ask(order, "hold"))
+    assert change.state == State.APPLIED and in_visma(sandbox, order)["status"] == "Hold"
+    order.refresh_from_db()
+    assert order.visma_etag != old_version
+
+    change = run(changes.request_change(order, "edit", {"description": "Next change"}))
+    assert change.state == State.APPLIED and in_visma(sandbox, order)["description"] == "Next change"

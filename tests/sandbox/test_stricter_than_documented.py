@@ -9,7 +9,7 @@ import pytest
 
 from sandbox import clock
 from sandbox.server import SandboxServer
-from tests.sandbox.orders_client import SO1, create, read
+from tests.sandbox.orders_client import SO1, call, create, etag, read
 from tests.sandbox.test_sandbox import SECRET
 
 LIST = "/api/v3/SalesOrders"
@@ -52,3 +52,12 @@ def test_the_order_read_alone_writes_it_the_same_way(server):
     create(server)
     server.state.local_time_hours = -3.0
     assert read(server, SO1)["lastModified"] == read(server, LIST)["value"][0]["lastModified"]
+
+
+def test_a_no_etag_fault_answers_without_the_new_version_but_does_the_work(server):
+    create(server)
+    version = etag(server)
+    server.state.set_faults([{"method": "PATCH", "path": SO1, "kind": "no_etag", "times": 1}])
+    answer = call(server, "PATCH", SO1, {"If-Match": version}, json={"description": "changed"})
+    assert answer.status_code == 202 and "etag" not in {name.lower() for name in answer.headers}
+    assert read(server)["description"] == "changed" and etag(server) != version
