@@ -172,6 +172,13 @@ def test_forms_without_a_csrf_token_are_refused(viewer):
     assert log_in(client, viewer.username, PASSWORD).status_code == 403
 
 
+def test_a_refused_form_says_what_to_do_on_a_page_the_content_security_policy_allows(viewer):
+    response = Client(enforce_csrf_checks=True).post("/login/", {"username": viewer.username, "password": PASSWORD})
+    page = response.content.decode()
+    assert response.status_code == 403 and "This page has expired" in page and "reload the page" in page
+    assert "<style" not in page and "style=" not in page  # Django's own page styles itself inline, which CSP blocks
+
+
 def test_every_post_form_on_the_main_pages_carries_a_csrf_token(superuser, tenant):
     client = Client()
     client.force_login(superuser)
