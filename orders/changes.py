@@ -27,6 +27,7 @@ from core.audit import record_update
 from core.exact_json import plain
 from tenants import api_log
 from tenants.visma import (
+    NotFound,
     OutcomeUnknown,
     RateLimited,
     VersionConflict,
@@ -344,6 +345,8 @@ def _claim_and_send(change: OrderChange, client: VismaClient, looking: bool) -> 
         # The lines Visma has before ours go out: after a lost answer, lines that are not among them may be ours.
         try:
             known = [line["lineId"] for line in map(_line_row, client.get_sales_order_lines(*_key(change.order)))]
+        except NotFound as exc:
+            return _fail(change, _gone(exc)) if _claim(change, sends=False) else None
         except VismaError as exc:
             return _wait(change, exc)
     if not _claim(change, sends=not looking, known_line_ids=known):
@@ -421,6 +424,12 @@ def _call(change: OrderChange, client: VismaClient) -> str:
     return client.patch_sales_order(order_type, number, change.body, change.if_match)
 
 
+def _gone(exc: NotFound) -> VismaError:
+    """The order is not in Visma any more (deleted there): nothing can be changed or looked for again."""
+    message = f"Visma no longer has the order (was it deleted in Visma?), so the change cannot be made. {exc}"
+    return VismaError(message, status=exc.status, request_id=exc.request_id)
+
+
 def _key(order: SalesOrder) -> tuple[str, str]:
     return order.visma_type or order.order_type, order.visma_number
 
@@ -434,6 +443,8 @@ def _after_lost_answer(change: OrderChange, client: VismaClient, *, sent: bool) 
     send lost its answer (its attempt stays counted); otherwise this run came to look first and counted nothing."""
     try:
         verdict, read = _look(change, client)
+    except NotFound as exc:
+        return _fail(change, _gone(exc))
     except VismaError as exc:  # looked for again later; a look never uses up the change's attempts
         delay = exc.retry_after if isinstance(exc, RateLimited) else services._backoff(change.attempts)
         message = f"Visma's answer was lost and the order could not be read to see whether it took the change ({exc})"

@@ -21,7 +21,7 @@ webhook URL. Visma does not document its payload; the sandbox sends this one:
 
     {"id": "<uuid, the same in duplicate deliveries>",
      "publisher": "visma.net.erp.salesorderservice",
-     "event": "SALESORDER_CREATED" or "SALESORDER_UPDATED",
+     "event": "SALESORDER_CREATED", "SALESORDER_UPDATED" or "SALESORDER_DELETED",
      "tenantId": "<the tenant (company) id>",
      "timestamp": "<the order's lastModified after the change>",
      "data": {"type": "SO", "orderId": "000001"}}

@@ -6,7 +6,9 @@ Body (any of these together; one call is one change: one new version, one webhoo
      "description": "...",
      "lines": [{"lineId": 1, "quantity": 3, "unitPrice": 10},   # change a line (quantity, unitPrice,
                {"inventoryId": "STOCK-200", "quantity": 1}],    #   description, taxCategoryId), or add one
-     "delete_lines": [2]}"""
+     "delete_lines": [2]}
+or {"delete": true} (with "tenant" only): the order is gone, as when someone deletes it in Visma; its lists and reads
+answer as for an order that never was, and a SALESORDER_DELETED notification goes out."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from .lifecycle import STATUSES
 from .state import SandboxState
 from .updates import append_lines, change_lines, remove_lines
 
-_KEYS = {"tenant", "status", "description", "lines", "delete_lines"}
+_KEYS = {"tenant", "status", "description", "lines", "delete_lines", "delete"}
 _LINE_FIELDS = {"lineId", "inventoryId", "quantity", "unitPrice", "description", "taxCategoryId"}
 
 
@@ -36,6 +38,11 @@ def edit_order(state: SandboxState, order_type: str, order_id: str, body: object
         raise ControlError(400, f"send a JSON object with some of: {', '.join(sorted(_KEYS))}")
     with state.lock:
         order = _find(state, order_type, order_id, body.get("tenant"))
+        if "delete" in body:
+            if body["delete"] is not True or set(body) - {"tenant", "delete"}:
+                raise ControlError(400, 'delete the order with {"delete": true} and nothing else but its tenant')
+            state.delete_order(order)
+            return {**order_view(order), "deleted": True}
         changes = _checked(state, order, body)
 
         def apply(changed: dict) -> None:

@@ -355,6 +355,12 @@ class SandboxState:
             self.webhooks.notify("SALESORDER_UPDATED", order)
         return order
 
+    def delete_order(self, order: dict) -> None:
+        """The order is gone from Visma (its number is not used again), with a webhook."""
+        with self.lock:
+            self.sales_orders = [stored for stored in self.sales_orders if stored is not order]
+            self.webhooks.notify("SALESORDER_DELETED", order)
+
     def _next_number(self, series: str, taken: set[str]) -> str:
         """The next free number of a tenant's number series for one order type."""
         while True:

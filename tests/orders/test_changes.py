@@ -469,3 +469,22 @@ def test_a_change_answered_without_a_version_that_cannot_be_read_after_leaves_no
 
     change = run(changes.request_change(order, "edit", {"description": "Next change"}))
     assert change.state == State.APPLIED and in_visma(sandbox, order)["description"] == "Next change"
+
+
+def test_a_change_of_an_order_deleted_in_visma_after_a_lost_answer_fails_instead_of_looking_for_ever(sandbox, order):
+    fault(sandbox, order, "PATCH", "500")
+    change = run(ask(order, "hold"))
+    assert change.state == State.QUEUED and change.outcome_unknown_at is not None
+    change_in_visma(sandbox, order, delete=True)
+    make_due(change)
+    change = run(change)
+    assert change.state == State.FAILED and "no longer has the order" in change.last_error
+    assert calls(sandbox, "PATCH", order) == 1
+
+
+def test_lines_for_an_order_deleted_in_visma_fail_instead_of_waiting_for_ever(sandbox, order):
+    change = ask(order, "add_lines", ADD)
+    change_in_visma(sandbox, order, delete=True)
+    change = run(change)
+    assert change.state == State.FAILED and "no longer has the order" in change.last_error
+    assert calls(sandbox, "POST", order, "/lines") == 0

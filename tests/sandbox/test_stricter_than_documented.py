@@ -9,7 +9,7 @@ import pytest
 
 from sandbox import clock
 from sandbox.server import SandboxServer
-from tests.sandbox.orders_client import SO1, call, create, etag, read
+from tests.sandbox.orders_client import SO1, call, control, create, etag, read
 from tests.sandbox.test_sandbox import SECRET
 
 LIST = "/api/v3/SalesOrders"
@@ -61,3 +61,16 @@ def test_a_no_etag_fault_answers_without_the_new_version_but_does_the_work(serve
     answer = call(server, "PATCH", SO1, {"If-Match": version}, json={"description": "changed"})
     assert answer.status_code == 202 and "etag" not in {name.lower() for name in answer.headers}
     assert read(server)["description"] == "changed" and etag(server) != version
+
+
+def test_an_order_deleted_in_visma_is_gone_from_reads_and_lists(server):
+    create(server)
+    create(server)
+    assert control(server, "SO/000001", {"delete": True, "lines": []}).status_code == 400
+    answer = control(server, "SO/000001", {"delete": True})
+    assert answer.status_code == 200 and answer.json()["order"]["deleted"] is True
+    assert call(server, "GET", SO1).status_code == 404 and call(server, "GET", f"{SO1}/lines").status_code == 404
+    assert [row["orderId"] for row in read(server, LIST)["value"]] == ["000002"]
+    assert control(server, "SO/000001", {"delete": True}).status_code == 404
+    create(server)
+    assert [row["orderId"] for row in read(server, LIST)["value"]] == ["000002", "000003"]  # never used again
