@@ -679,3 +679,39 @@ def test_a_visma_that_ignores_page_index_cannot_make_refresh_now_call_forever(
     before = visma_calls(sandbox)
     panel = clerk_client.post(panel_url(order), HTTP_HX_REQUEST="true").content.decode()
     assert visma_calls(sandbox) - before <= 5 and "data-visma-error" in panel
+
+
+# --- odds and ends ---------------------------------------------------------------------------------------------------
+def test_the_application_form_cannot_set_the_webhook_token(admin_client_, application):
+    token = application.webhook_token
+    data = {"name": application.name, "client_id": application.client_id, "token_url": application.token_url}
+    data |= {"api_url": application.api_url, "token_lifetime": "3600", "active": "on"}
+    data |= {"webhook_token": "a" * 43, "webhook_token_rotated_at": "2000-01-01T00:00:00Z"}
+    admin_client_.post(reverse("tenants:application-edit", args=[application.pk]), data)
+    application.refresh_from_db()
+    assert application.webhook_token == token and application.webhook_token_rotated_at is None
+
+
+def test_pages_with_the_token_send_no_referer_elsewhere(admin_client_, tenant):
+    response = admin_client_.get(reverse("tenants:tenant-detail", args=[tenant.pk]))
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize("ids", ["9" * 40, "\u0661", "-1", ",".join(["1"] * 5000), "1e9", "0x1", "%00"])
+def test_the_visma_status_poll_takes_hostile_ids(viewer_client, order, ids):
+    response = viewer_client.get(reverse("orders:order-list-visma"), {"ids": ids})
+    assert response.status_code == 200
+
+
+def test_the_portal_has_no_sandbox_control_endpoint(clerk_client, superuser, order):
+    url = f"/_sandbox/orders/{order.visma_type}/{order.visma_number}"
+    for client in (clerk_client, logged_in(superuser)):
+        assert client.post(url, {"status": "Completed"}, content_type="application/json").status_code == 404
+    order.refresh_from_db()
+    assert order.visma_status == "Open"
+
+
+def test_the_markup_check_would_see_markup():
+    for html in ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '<p title="" onerror=x>'):
+        with pytest.raises(AssertionError):
+            no_markup(html)
