@@ -290,7 +290,7 @@ def _run(tenant: Tenant, result: RefreshResult) -> None:
         _lock(tenant, rows)
         _apply(tenant, rows, result)
         newest = max(filter(None, (_moment(row.get("lastModified")) for row in rows.values())), default=None)
-        newest = min(newest, began + DATE_RESOLUTION) if newest and began else newest
+        newest = min(newest, began + DATE_RESOLUTION) if newest and began else None  # began None: it may have skipped
         seen_until = max(filter(None, (newest, tenant.orders_seen_until)), default=None)
         Tenant.objects.filter(pk=tenant.pk).update(
             orders_seen_until=seen_until, orders_refreshed_at=timezone.now(), orders_refresh_error=""
@@ -316,14 +316,51 @@ def _defer(tenant: Tenant, result: RefreshResult, wait: float, reason: str) -> N
     result.error = f"{reason} The refresh runs again at {timezone.localtime(result.retry_at):%H:%M:%S}."
 
 
+@dataclass
+class _Pass:
+    """One paged read of the list from `since` on."""
+
+    since: datetime
+    rows: dict[tuple[str, str], dict]
+    began: datetime | None  # Visma's time when it began (the first answer's Date)
+    listed: int | None  # the first page's totalCount: how many orders the list held when this pass began
+    read: int  # distinct orders served (unusable rows included)
+    note: str
+
+    @property
+    def complete(self) -> bool:
+        return self.listed is None or self.read >= self.listed
+
+
 def _walk(
     client: VismaClient, tenant: Tenant, result: RefreshResult
 ) -> tuple[dict[tuple[str, str], dict], datetime | None]:
-    """Every order Visma changed since the watermark, by (type, orderId), and Visma's time when the walk began (from
-    the first answer's `Date`); pages adapt to what Visma serves."""
+    """Every order Visma changed since the watermark, by (type, orderId), and the time (by Visma's clock) up to which
+    the watermark may move: when the walk began, or None when it may have skipped an order. Paged by offset, an order
+    deleted (or ordered differently among equal creation times) while the walk pages moves the next page past one
+    that was not read; the list then read fewer orders than its first page said it held, and is read once more."""
     since, first_time = _since(tenant, client.api_host)
+    first = _pass(client, tenant, result, since, first_time)
+    rows, began, notes = first.rows, first.began, [first.note]
+    if not first.complete:
+        notes.append(
+            f"Visma listed {first.listed:,} orders at first but {first.read:,} were read, so it was read again"
+        )
+        again = _pass(client, tenant, result, first.since, False)
+        for row in again.rows.values():
+            _keep(rows, row)
+        if not again.complete:
+            began = None
+            notes.append("short again: the next run reads again from the same point.")
+    result.read = len(rows)
+    result.note = " ".join(note for note in notes if note)
+    return rows, began
+
+
+def _pass(client: VismaClient, tenant: Tenant, result: RefreshResult, since: datetime, first_time: bool) -> _Pass:
+    """One walk through the pages; they adapt to what Visma serves."""
     offset_used = clock.offset(client.api_host)
-    asked_at, began = timezone.now(), None
+    asked_at, began, listed, unusable = timezone.now(), None, None, 0
     size = paging.first_size(tenant.pk, ENDPOINT, PAGE_SIZE)
     rows: dict[tuple[str, str], dict] = {}
     page_index = repeated = 0
@@ -350,9 +387,11 @@ def _walk(
         if first_time and page_index == 0 and abs(drift) > CLOCK_RETRY:  # asked before Visma's clock was known
             since, offset_used, first_time = since + drift, offset_used + drift, False
             continue
+        if page_index == 0:
+            listed = page.total_count
         known = len(rows)
         for row in page.value:
-            _keep(rows, row)
+            unusable += not _keep(rows, row)
         repeated = repeated + 1 if len(rows) == known and page.value else 0
         if repeated >= MOST_REPEATED_PAGES:
             raise VismaError("Visma served the same orders again on every next page; the refresh stopped.")
@@ -368,9 +407,7 @@ def _walk(
             page_index, size, unremembered = page_index + 1, len(page.value), True
             continue
         page_index += 1
-    result.read = len(rows)
-    result.note = _paging_note(refused, short, size)
-    return rows, began
+    return _Pass(since, rows, began, listed, len(rows) + unusable, _paging_note(refused, short, size))
 
 
 def _since(tenant: Tenant, api_host: str) -> tuple[datetime, bool]:
@@ -394,16 +431,18 @@ def _since(tenant: Tenant, api_host: str) -> tuple[datetime, bool]:
     return first - services.CLOCK_SLACK + clock.offset(api_host), True
 
 
-def _keep(rows: dict, row: dict) -> None:
+def _keep(rows: dict, row: dict) -> bool:
+    """Keep the row, the newest of an order read twice; False for a row naming no order."""
     order_type, order_id = row.get("type"), row.get("orderId")
     if not isinstance(order_type, str) or not isinstance(order_id, str) or not order_type or not order_id:
-        return
+        return False
     key = (order_type, order_id)
     earlier = rows.get(key)
     if earlier is None or (_moment(row.get("lastModified")) or _EPOCH) >= (
         _moment(earlier.get("lastModified")) or _EPOCH
     ):
         rows[key] = row
+    return True
 
 
 def _paging_note(refused: list[int], short: list[tuple[int, int]], used: int) -> str:
