@@ -579,14 +579,12 @@ def _applied(change: OrderChange, client: VismaClient, *, etag: str = "", read: 
     if not finished:
         return change
     before = order.visma_status
+    updates = _edited_fields(order, change.body) if change.kind == Kind.EDIT else {}  # before the read overwrites them
     if read is not None:
         _remember(order, read)
     else:  # Visma's new version, or none: the one the change was sent with is no longer Visma's (read it next time)
         SalesOrder.objects.filter(pk=order.pk).update(visma_etag=etag)
         order.visma_etag = etag
-    updates = {}
-    if change.kind == Kind.EDIT:
-        updates = _edited_fields(order, change.body)
     if order.visma_status != before:
         updates["visma_status"] = (before, order.visma_status)
     if updates:
@@ -709,8 +707,8 @@ def _read(client: VismaClient, order: SalesOrder, *, with_lines: bool) -> Read:
     shown = {
         "etag": remote.etag,
         "status": fields["visma_status"],
-        "description": _text(dto.get("description")),
-        "note": _text(dto.get("note")),
+        "description": fields.get("description", ""),
+        "note": fields.get("note", ""),
         "requestOn": _text(dto.get("requestOn"))[:10],
     }
     if lines is not None:

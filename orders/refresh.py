@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -558,7 +559,41 @@ def order_fields(dto: dict) -> dict:
         "visma_currency": _text(dto.get("currencyId"), 5),
         "visma_shipping_date": _date(_dict(dto.get("shipping")).get("scheduledDate")),
         "visma_last_modified": _moment(dto.get("lastModified")),
+        **detail_fields(dto),
     }
+
+
+DETAIL_FIELDS = ["description", "note", "request_on"]
+
+
+def detail_fields(dto: dict) -> dict:
+    """The order's description, note and requested date as Visma has them, for each one the answer carries (the note
+    only when asked for with expand=Note). The portal's copies follow Visma's, so the form that changes them starts
+    from what a change would replace, at the version the change carries: never over words nobody was shown."""
+    details = {}
+    if "description" in dto:
+        details["description"] = _one_line(dto.get("description"), DESCRIPTION_MAX)
+    if "note" in dto:
+        details["note"] = _note(dto.get("note"), NOTE_MAX)
+    if "requestOn" in dto:
+        details["request_on"] = _date(dto.get("requestOn"))
+    return details
+
+
+DESCRIPTION_MAX = SalesOrder._meta.get_field("description").max_length
+NOTE_MAX = SalesOrder._meta.get_field("note").max_length
+
+
+def _one_line(value, limit: int) -> str:
+    text = value if isinstance(value, str) else ""
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
+    return " ".join(text.split())[:limit]
+
+
+def _note(value, limit: int) -> str:
+    """Lines kept; other control characters (a NUL, which PostgreSQL cannot store, among them) left out."""
+    text = value if isinstance(value, str) else ""
+    return "".join(ch for ch in text if ch in "\t\r\n" or unicodedata.category(ch) != "Cc")[:limit]
 
 
 def _set(order: SalesOrder, fields: dict, now: datetime) -> None:
@@ -588,7 +623,7 @@ def refresh_order(order: SalesOrder, user=None) -> str:
     client = VismaClient(order.tenant, for_staff=True)
     try:
         with api_log.context(f"order {order.reference}"):
-            remote = client.get_sales_order(order.visma_type, order.visma_number)
+            remote = client.get_sales_order(order.visma_type, order.visma_number, expand=("Shipping", "Note"))
             fields = {**order_fields(remote.order), "visma_etag": remote.etag}
             modified = fields["visma_last_modified"]
             if order.visma_lines is None or modified is None or modified != order.visma_lines_read_for:
@@ -599,9 +634,10 @@ def refresh_order(order: SalesOrder, user=None) -> str:
         logger.info("Order %s could not be read from Visma for %s: %s", order.reference, user, exc)
         return paging.message(exc)
     _set(order, fields, timezone.now())
-    values = {name: getattr(order, name) for name in ORDER_FIELDS}
+    names = [*ORDER_FIELDS, *(name for name in DETAIL_FIELDS if name in fields)]
+    values = {name: getattr(order, name) for name in names}
     if not SalesOrder.objects.filter(no_newer_than(fields["visma_last_modified"]), pk=order.pk).update(**values):
-        order.refresh_from_db(fields=ORDER_FIELDS)  # a run wrote a newer version while this read was answered
+        order.refresh_from_db(fields=names)  # a run wrote a newer version while this read was answered
     logger.info("Order %s read from Visma for %s", order.reference, user)
     return ""
 

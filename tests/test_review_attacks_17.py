@@ -68,7 +68,7 @@ def test_a_change_without_the_version_the_page_carried_is_refused_once_visma_cha
     so a hand-made POST (or an old page without it) changed an order over what someone did in Visma meanwhile."""
     change_in_visma(sandbox, order, description="Theirs")
     changes.read_now(order)  # the portal reads Visma's new version (Refresh now, the panel) after the page was shown
-    for data in ({"description": "Ours", "note": "", "request_on": ""}, {"confirmed": "yes"}):
+    for data in ({"description": "Ours", "note": "", "request_on": str(order.request_on or "")}, {"confirmed": "yes"}):
         kind = "edit" if "description" in data else "hold"
         response = clerk_client.post(change_url(order, kind), data)
         assert response.status_code in (200, 302)
@@ -168,7 +168,7 @@ def test_the_details_form_sends_only_description_note_and_date(clerk_client, ord
         "version": order.visma_etag,
         "description": "Ours",
         "note": "",
-        "request_on": "",
+        "request_on": str(order.request_on or ""),
         "status": "Cancelled",
         "customer": "99999",
         "lines": "x",
@@ -467,18 +467,16 @@ def no_markup(html: str) -> None:
 
 def test_hostile_words_from_visma_are_shown_as_text_everywhere(clerk_client, viewer_client, sandbox, order, send):
     image = '"><img src=x onerror="alert(1)">'
+    data = {"version": order.visma_etag, "description": "Ours", "note": "", "request_on": str(order.request_on)}
     change_in_visma(sandbox, order, description=HOSTILE, lines=[{"lineId": 1, "description": image, "quantity": 3}])
+    send(clerk_client, change_url(order, "edit"), data)  # Visma changed it meanwhile: a conflict shows Visma's words
+    assert OrderChange.objects.get().state == State.CONFLICT
+    change_in_visma(sandbox, order, description=image)
     with sandbox.state.lock:
         in_visma(sandbox, order)["status"] = image  # a status word no Visma sends, as Visma would send it
     panel = clerk_client.post(panel_url(order), HTTP_HX_REQUEST="true").content.decode()
     order.refresh_from_db()
-    assert order.visma_status and "differ" in panel
-    data = {"version": order.visma_etag, "description": "Ours", "note": "", "request_on": ""}
-    with sandbox.state.lock:
-        in_visma(sandbox, order)["status"] = "Open"
-    change_in_visma(sandbox, order, description=image)  # meanwhile, in Visma: the change meets a conflict
-    send(clerk_client, change_url(order, "edit"), data)
-    assert OrderChange.objects.get().state == State.CONFLICT
+    assert order.visma_status and order.description and "differ" in panel
     pages = [panel]
     for client in (clerk_client, viewer_client):
         pages.append(client.get(reverse("orders:order-detail", args=[order.pk])).content.decode())
@@ -488,7 +486,7 @@ def test_hostile_words_from_visma_are_shown_as_text_everywhere(clerk_client, vie
         pages.append(client.get(reverse("orders:order-list-visma"), {"ids": order.pk}).content.decode())
     for html in pages:
         no_markup(html)
-    assert "&lt;img src=x" in pages[1] or "&quot;&gt;&lt;img" in pages[1]
+    assert "&lt;script&gt;alert(1)" in pages[1] and "&quot;&gt;&lt;img src=x" in pages[1]
 
 
 def test_hostile_error_messages_are_shown_as_text(clerk_client, order, tenant):
@@ -648,7 +646,11 @@ def test_try_again_is_sent_on_the_version_the_conflict_showed(clerk_client, sand
     """Hole: Try again took the portal's latest version as If-Match. When Visma changed the order again after the
     conflict was shown (and the portal read it, e.g. Refresh now), the change went over what staff never saw."""
     change_in_visma(sandbox, order, description="Theirs")
-    send(clerk_client, change_url(order, "edit"), {"version": order.visma_etag, "description": "Ours", "note": ""})
+    send(
+        clerk_client,
+        change_url(order, "edit"),
+        {"version": order.visma_etag, "description": "Ours", "note": "", "request_on": str(order.request_on)},
+    )
     conflict = OrderChange.objects.get()
     assert conflict.state == State.CONFLICT and conflict.conflict["description"] == "Theirs"
     change_in_visma(sandbox, order, description="Theirs, changed again")
@@ -715,3 +717,38 @@ def test_the_markup_check_would_see_markup():
     for html in ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '<p title="" onerror=x>'):
         with pytest.raises(AssertionError):
             no_markup(html)
+
+
+def test_the_details_form_starts_from_what_visma_has(clerk_client, sandbox, order, send):
+    """Hole: the details form was filled with the portal's own copy of the description, never Visma's, while it
+    carried the version the portal had read. A description someone wrote in Visma showed nowhere in the portal, and
+    changing the description from the form replaced it without a conflict: a blind overwrite."""
+    change_in_visma(sandbox, order, description="Theirs\x00\x07 with\ttabs")
+    assert clerk_client.post(panel_url(order), HTTP_HX_REQUEST="true").status_code == 200
+    order.refresh_from_db()
+    assert order.description == "Theirs with tabs"
+    page = clerk_client.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
+    assert 'value="Theirs with tabs"' in page
+    data = {
+        "version": order.visma_etag,
+        "description": "Theirs with tabs",
+        "note": "Ours",
+        "request_on": str(order.request_on or ""),
+    }
+    send(clerk_client, change_url(order, "edit"), data)
+    change = OrderChange.objects.get()
+    assert change.state == State.APPLIED and change.body == {"note": "Ours"}
+    assert in_visma(sandbox, order)["description"] == "Theirs\x00\x07 with\ttabs"  # not replaced by the cleaned copy
+
+
+def test_after_a_conflict_the_form_shows_vismas_details(clerk_client, sandbox, order, send):
+    change_in_visma(sandbox, order, description="Theirs")
+    send(
+        clerk_client,
+        change_url(order, "edit"),
+        {"version": order.visma_etag, "description": "Ours", "note": "", "request_on": str(order.request_on)},
+    )
+    assert OrderChange.objects.get().state == State.CONFLICT
+    order.refresh_from_db()
+    assert order.description == "Theirs"
+    assert 'value="Theirs"' in clerk_client.get(reverse("orders:order-detail", args=[order.pk])).content.decode()

@@ -107,7 +107,7 @@ def test_a_conflict_says_what_was_left_alone_and_what_each_button_does(
     clerk_client, sandbox, order, django_capture_on_commit_callbacks
 ):
     change_in_visma(sandbox, order, description="Theirs")
-    data = {"version": order.visma_etag, "description": "Ours", "note": "", "request_on": ""}
+    data = {"version": order.visma_etag, "description": "Ours", "note": "", "request_on": str(order.request_on or "")}
     with django_capture_on_commit_callbacks(execute=True):
         clerk_client.post(reverse("orders:order-change", args=[order.pk, "edit"]), data)
     assert OrderChange.objects.get().state == OrderChange.State.CONFLICT

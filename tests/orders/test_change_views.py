@@ -171,7 +171,12 @@ def test_details_errors_show_next_to_their_fields(clerk_client, order):
 
 
 def test_nothing_changed_is_said_so(clerk_client, order):
-    data = {"description": order.description, "note": order.note, "request_on": "", "version": order.visma_etag}
+    data = {
+        "description": order.description,
+        "note": order.note,
+        "request_on": str(order.request_on or ""),
+        "version": order.visma_etag,
+    }
     html = clerk_client.post(change_url(order, "edit"), data).content.decode()
     assert "Nothing was changed" in html and not OrderChange.objects.exists()
 
@@ -222,7 +227,7 @@ def test_vismas_lines_are_changed_from_the_form(clerk_client, sandbox, order, se
 
 # --- conflicts --------------------------------------------------------------------------------------------------------
 def test_a_conflict_shows_both_versions_and_staff_decide(clerk_client, viewer_client, sandbox, order, send):
-    data = {"version": order.visma_etag, "description": "Ours", "note": "", "request_on": ""}
+    data = {"version": order.visma_etag, "description": "Ours", "note": "", "request_on": str(order.request_on or "")}
     changes_before = order.visma_etag
     change_in_visma(sandbox, order, description="Theirs")
     send(clerk_client, change_url(order, "edit"), data)
@@ -355,7 +360,12 @@ def test_another_tenants_version_does_not_pass_for_this_orders(clerk_client, san
 def test_every_change_and_its_outcome_is_in_the_audit_trail(clerk_client, order, send):
     from auditlog.models import LogEntry
 
-    data = {"version": order.visma_etag, "description": "Audited", "note": "", "request_on": ""}
+    data = {
+        "version": order.visma_etag,
+        "description": "Audited",
+        "note": "",
+        "request_on": str(order.request_on or ""),
+    }
     send(clerk_client, change_url(order, "edit"), data)
     change = OrderChange.objects.get()
     entries = LogEntry.objects.get_for_object(change).order_by("pk")
@@ -394,7 +404,7 @@ def test_a_form_sent_from_an_older_version_comes_back_with_the_current_one(clerk
     stale = order.visma_etag
     change_in_visma(sandbox, order, description="Theirs")
     changes.read_now(order)
-    data = {"version": stale, "description": "Ours", "note": "", "request_on": ""}
+    data = {"version": stale, "description": "Ours", "note": "", "request_on": str(order.request_on or "")}
     html = clerk_client.post(change_url(order, "edit"), data).content.decode()
     assert "read from Visma again" in html and not OrderChange.objects.exists()
     assert order.visma_etag.replace('"', "&quot;") in html and 'value="Ours"' in html
