@@ -45,6 +45,9 @@ Kind = OrderChange.Kind
 State = OrderChange.State
 
 CLOSED_STATUSES = ("Shipping", "Completed", "Cancelled")  # Visma takes no more changes
+# Visma documents changes (and cancelling) only from these; in any other word (CreditHold, Invoiced, one the portal
+# has never seen) nothing is offered, rather than a change Visma may refuse or take in a way nobody expected.
+CHANGEABLE_STATUSES = ("Open", "Hold", "BackOrder")
 STATUS_WANTED = {Kind.HOLD: "Hold", Kind.RELEASE: "Open", Kind.CANCEL: "Cancelled"}
 ONLY_FROM = {Kind.HOLD: "Open", Kind.RELEASE: "Hold"}
 LINE_KINDS = (Kind.ADD_LINES, Kind.CHANGE_LINES)
@@ -68,7 +71,7 @@ def allowed_kinds(order: SalesOrder) -> list[str]:
     """The changes Visma takes for the order in its status as last read (none before the status is known)."""
     if order.state != SalesOrder.State.SUBMITTED or not order.visma_number or not order.visma_status:
         return []
-    if order.visma_status in CLOSED_STATUSES:
+    if order.visma_status not in CHANGEABLE_STATUSES:
         return []
     return [kind for kind in Kind.values if ONLY_FROM.get(kind, order.visma_status) == order.visma_status]
 
@@ -159,6 +162,11 @@ def _refuse_unless_allowed(order: SalesOrder, kind: str) -> None:
     said = visma_status.words(status).lower() or "unknown"
     if status in CLOSED_STATUSES:
         raise ChangeRefused(f"Visma has the order as {said}: it takes no more changes.")
+    if status not in CHANGEABLE_STATUSES:
+        raise ChangeRefused(
+            f"Visma has the order as {said}. The portal changes an order only while Visma has it open, on hold or "
+            "back-ordered; change it in Visma."
+        )
     if kind in ONLY_FROM and ONLY_FROM[kind] != status:
         needed = visma_status.words(ONLY_FROM[kind]).lower()
         raise ChangeRefused(f"Visma has the order as {said}; it can only be {_verb(kind)} when it is {needed}.")

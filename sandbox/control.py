@@ -2,7 +2,8 @@
 
 Body (any of these together; one call is one change: one new version, one webhook):
     {"tenant": "<tenant id>",            # needed only when two tenants have an order with this type and number
-     "status": "Open" | "Hold" | "BackOrder" | "Shipping" | "Completed" | "Cancelled",   # any move, no API rules
+     "status": "Open" | "Hold" | "BackOrder" | "Shipping" | "Completed" | "Cancelled",   # any move, no API rules,
+               # or a word the API never sets ("CreditHold", "PendingApproval", "Invoiced", "Closed")
      "description": "...",
      "lines": [{"lineId": 1, "quantity": 3, "unitPrice": 10},   # change a line (quantity, unitPrice,
                {"inventoryId": "STOCK-200", "quantity": 1}],    #   description, taxCategoryId), or add one
@@ -13,7 +14,7 @@ answer as for an order that never was, and a SALESORDER_DELETED notification goe
 from __future__ import annotations
 
 from . import dto, seed
-from .lifecycle import STATUSES
+from .lifecycle import OTHER_STATUSES, STATUSES
 from .state import SandboxState
 from .updates import append_lines, change_lines, remove_lines
 
@@ -70,8 +71,8 @@ def _checked(state: SandboxState, order: dict, body: dict) -> list:
     """The changes the body asks for, each checked before any is made."""
     changes = []
     if "status" in body:
-        if body["status"] not in STATUSES:
-            raise ControlError(400, f"status must be one of {', '.join(STATUSES)}")
+        if body["status"] not in STATUSES + OTHER_STATUSES:
+            raise ControlError(400, f"status must be one of {', '.join(STATUSES + OTHER_STATUSES)}")
         changes.append(lambda changed: changed.update(status=body["status"]))
     if "description" in body:
         if not isinstance(body["description"], str | None):

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from .state import SandboxState
 
 STATUSES = ("Open", "Hold", "BackOrder", "Shipping", "Completed", "Cancelled")
+# Words Visma's screens also give an order, which the API never sets: the control endpoint may put an order in them,
+# and no change is taken in them (only CHANGEABLE ones are).
+OTHER_STATUSES = ("CreditHold", "PendingApproval", "Invoiced", "Closed")
 CHANGEABLE = ("Open", "Hold", "BackOrder")  # header and lines may still change
 API_STATUS_CHANGES = {
     ("Open", "Hold"),

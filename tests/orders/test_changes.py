@@ -488,3 +488,14 @@ def test_lines_for_an_order_deleted_in_visma_fail_instead_of_waiting_for_ever(sa
     change = run(change)
     assert change.state == State.FAILED and "no longer has the order" in change.last_error
     assert calls(sandbox, "POST", order, "/lines") == 0
+
+
+@pytest.mark.parametrize("word", ["PendingApproval", "Invoiced", "Closed"])
+def test_an_order_in_a_status_the_portal_does_not_know_to_take_changes_offers_none(sandbox, order, word):
+    change_in_visma(sandbox, order, status=word)
+    changes.read_now(order)
+    assert order.visma_status == word and changes.allowed_kinds(order) == []
+    for kind in ("cancel", "edit"):
+        with pytest.raises(changes.ChangeRefused, match="only while Visma has it open, on hold or back-ordered"):
+            changes.request_change(order, kind, {"description": "x"})
+    assert not OrderChange.objects.exists()

@@ -74,3 +74,15 @@ def test_an_order_deleted_in_visma_is_gone_from_reads_and_lists(server):
     assert control(server, "SO/000001", {"delete": True}).status_code == 404
     create(server)
     assert [row["orderId"] for row in read(server, LIST)["value"]] == ["000002", "000003"]  # never used again
+
+
+def test_an_order_may_be_in_a_status_the_api_never_sets_and_then_takes_no_change(server):
+    create(server)
+    assert control(server, "SO/000001", {"status": "PendingApproval"}).status_code == 200
+    assert read(server)["status"]["description"] == "PendingApproval"
+    assert read(server, LIST)["value"][0]["status"] == "PendingApproval"
+    answer = call(server, "PATCH", SO1, {"If-Match": etag(server)}, json={"description": "x"})
+    assert answer.status_code == 400 and "PendingApproval" in answer.text
+    answer = call(server, "POST", f"{SO1}/lines", json={"lines": [{"inventoryId": "STOCK-100", "quantity": 1}]})
+    assert answer.status_code == 400
+    assert control(server, "SO/000001", {"status": "Paused"}).status_code == 400
