@@ -171,6 +171,7 @@ def changes_context(
         "lines_unread": Kind.CHANGE_LINES in kinds and not order.visma_lines,
         "status_words": visma_status.words(order.visma_status),
         "closed": order.visma_status in changes.CLOSED_STATUSES,
+        "not_changeable": bool(order.visma_status) and order.visma_status not in changes.CHANGEABLE_STATUSES,
         "buttons": [(kind, BUTTONS[kind]) for kind in STATUS_KINDS if kind in kinds],
         "version": order.visma_etag,
         "refused": refused,

@@ -105,6 +105,14 @@ def test_no_buttons_once_visma_ships_it(clerk_client, sandbox, order):
     assert "data-change-closed" in html and "data-change=" not in html and "data-change-form" not in html
 
 
+def test_no_buttons_in_a_status_visma_documents_no_change_from_and_the_card_says_why(clerk_client, sandbox, order):
+    change_in_visma(sandbox, order, status="PendingApproval")
+    changes.read_now(order)
+    html = page(clerk_client, order)
+    assert "data-change-not-changeable" in html and "pending approval" in html
+    assert "data-change=" not in html and "data-change-form" not in html and "data-change-closed" not in html
+
+
 def test_an_order_never_read_from_visma_asks_for_a_refresh_first(clerk_client, order):
     SalesOrder.objects.filter(pk=order.pk).update(visma_status="", visma_etag="")
     html = page(clerk_client, order)
