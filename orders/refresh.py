@@ -290,6 +290,7 @@ def _run(tenant: Tenant, result: RefreshResult) -> None:
     with transaction.atomic():
         _lock(tenant, rows)
         _apply(tenant, rows, result)
+        _report_twins(tenant, rows, result)
         newest = max(filter(None, (_moment(row.get("lastModified")) for row in rows.values())), default=None)
         newest = min(newest, began + DATE_RESOLUTION) if newest and began else None  # began None: it may have skipped
         seen_until = max(filter(None, (newest, tenant.orders_seen_until)), default=None)
@@ -508,6 +509,40 @@ def _write(orders: list[SalesOrder]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(rows), CHUNK):
             cursor.executemany(sql, rows[start : start + CHUNK])
+
+
+TWICE = "created twice"  # the timeline's outcome for an order Visma has a second time under our reference
+
+
+def _report_twins(tenant: Tenant, rows: dict[tuple[str, str], dict], result: RefreshResult) -> None:
+    """A submitted order whose reference Visma also has on another order: a POST that lost its answer carried out
+    after the order was sent again (Visma documents no bound on how late), or a copy made in Visma. The portal keeps
+    the order it was answered with; staff must cancel the other in Visma. Said once per order Visma has twice: on the
+    order's timeline, at ERROR in the log and in the run's summary."""
+    by_reference: dict[str, list[tuple[str, str]]] = {}
+    for key, row in rows.items():
+        reference = row.get("customerRefNo")
+        if isinstance(reference, str) and reference:
+            by_reference.setdefault(reference, []).append(key)
+    twins = []
+    for chunk in _chunks(sorted(by_reference), CHUNK):
+        ours = SalesOrder.objects.filter(tenant=tenant, state=State.SUBMITTED, reference__in=chunk)
+        for order in ours.exclude(visma_number=""):
+            for order_type, order_id in by_reference[order.reference]:
+                if (order_type, order_id) == (order.visma_type, order.visma_number):
+                    continue
+                message = (
+                    f"Visma has this order a second time, as {order_type} {order_id}, under its reference; the portal "
+                    f"follows {order.visma_label}. Cancel one of them in Visma."
+                )
+                if order.attempts_log.filter(kind="lookup", outcome=TWICE, message=message).exists():
+                    continue
+                SubmissionAttempt.objects.create(order=order, kind="lookup", outcome=TWICE, message=message)
+                logger.error("Order %s: %s", order.reference, message)
+                twins.append(f"{order.reference} ({order.visma_label} and {order_type} {order_id})")
+    if twins:
+        note = f"Visma has {len(twins)} order{'s' if len(twins) != 1 else ''} twice: {', '.join(twins)}."
+        result.note = " ".join(part for part in (result.note, note) if part)
 
 
 def _older(listed: datetime | None, known: datetime | None) -> bool:

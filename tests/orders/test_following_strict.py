@@ -255,3 +255,36 @@ def test_a_list_short_of_its_total_twice_keeps_the_watermark(sandbox, tenant, mo
     )
     tenant.refresh_from_db()
     assert tenant.orders_seen_until == watermark
+
+
+# --- an order Visma has twice -----------------------------------------------------------------------------------------
+def test_a_first_post_visma_carries_out_after_the_resend_is_reported_as_a_second_order(
+    sandbox, tenant, settings, caplog
+):
+    # The POST's answer is lost and Visma creates the order only after the resend window, when the order was sent
+    # again and created: Visma now has it twice under our reference. The refresh says so once, on the timeline.
+    settings.ORDER_RESEND_AFTER_SECONDS = 1
+    sandbox.state.set_faults([{**POST, "kind": "commit_after", "delay": 2.5, "times": 1}])
+    order = make_order(tenant)
+    assert services.queue(order)
+    services.submit(order.pk)
+    time.sleep(1.1)
+    make_due(order)
+    services.sweep()
+    make_due(order)
+    services.submit(order.pk)
+    order = refreshed(order)
+    assert order.state == State.SUBMITTED and posts(sandbox) == 2
+    assert wait_for(lambda: len(sandbox.state.orders()) == 2)
+    late = next(o for o in sandbox.state.orders() if o["orderId"] != order.visma_number)
+    assert late["customerRefNo"] == order.reference
+
+    with caplog.at_level(logging.ERROR, logger="orders.refresh"):
+        result = refresh.refresh_tenant(tenant)
+    assert f"SO {late['orderId']}" in result.note
+    twice = order.attempts_log.get(kind="lookup", outcome="created twice")
+    assert f"SO {late['orderId']}" in twice.message and order.visma_label in twice.message
+    assert any("a second time" in record.getMessage() for record in caplog.records)
+    refresh.refresh_tenant(tenant)  # read again (the overlap): said once
+    assert order.attempts_log.filter(kind="lookup", outcome="created twice").count() == 1
+    assert refreshed(order).visma_number != late["orderId"]  # the portal keeps following the one it was answered

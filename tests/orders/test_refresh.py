@@ -220,7 +220,8 @@ def test_the_refresh_writes_orders_in_bulk_not_one_by_one(sandbox, tenant):
     # The same statements whatever the number of orders: one prepared UPDATE executed for each of up to 500 orders.
     assert len(many.captured_queries) == len(few.captured_queries)
     assert order_updates(few) == 1 and order_updates(many) == 1
-    assert len(few.captured_queries) <= 25 + (connection.vendor == "postgresql")  # PostgreSQL locks the rows first
+    # One more on PostgreSQL, which locks the rows first; one for orders Visma may have twice under our reference.
+    assert len(few.captured_queries) <= 26 + (connection.vendor == "postgresql")
 
 
 def test_a_low_rate_budget_defers_the_run_instead_of_spending_what_orders_need(sandbox, tenant, rate_window):
