@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-import unicodedata
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,7 +32,7 @@ from core.money import format_money
 from tenants import api_log, paging, staff_reads
 from tenants.models import Tenant
 from tenants.visma import RateLimited, ValidationRejected, VismaClient, VismaError, clock
-from tenants.visma.remote_text import clean
+from tenants.visma.remote_text import UNSTORABLE, clean
 
 from . import services, visma_status
 from .models import SalesOrder, SubmissionAttempt
@@ -273,7 +273,8 @@ def _run(tenant: Tenant, result: RefreshResult) -> None:
     if not readable or not work.exists():
         result.outcome = IDLE
         return
-    client = VismaClient(tenant)
+    # A run ends by itself before the task's timeout would stop its worker mid-walk (leaving the run's lock behind).
+    client = VismaClient(tenant, budget=settings.ORDER_TASK_BUDGET_SECONDS)
     try:
         with api_log.context(CONTEXT):
             rows, began = _walk(client, tenant, result)
@@ -621,14 +622,16 @@ NOTE_MAX = SalesOrder._meta.get_field("note").max_length
 
 def _one_line(value, limit: int) -> str:
     text = value if isinstance(value, str) else ""
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
-    return " ".join(text.split())[:limit]
+    return " ".join(UNSTORABLE.sub(" ", text).split())[:limit]
+
+
+_UNSTORABLE_IN_NOTES = re.compile(r"(?![\t\r\n])" + UNSTORABLE.pattern)
 
 
 def _note(value, limit: int) -> str:
-    """Lines kept; other control characters (a NUL, which PostgreSQL cannot store, among them) left out."""
+    """Its lines kept; other control characters and lone surrogates (`remote_text.UNSTORABLE`) left out."""
     text = value if isinstance(value, str) else ""
-    return "".join(ch for ch in text if ch in "\t\r\n" or unicodedata.category(ch) != "Cc")[:limit]
+    return _UNSTORABLE_IN_NOTES.sub("", text)[:limit]
 
 
 def _set(order: SalesOrder, fields: dict, now: datetime) -> None:

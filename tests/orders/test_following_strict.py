@@ -288,3 +288,21 @@ def test_a_first_post_visma_carries_out_after_the_resend_is_reported_as_a_second
     refresh.refresh_tenant(tenant)  # read again (the overlap): said once
     assert order.attempts_log.filter(kind="lookup", outcome="created twice").count() == 1
     assert refreshed(order).visma_number != late["orderId"]  # the portal keeps following the one it was answered
+
+
+# --- a walk longer than a task may run -------------------------------------------------------------------------------
+def test_a_walk_visma_serves_too_slowly_ends_by_itself_before_the_task_timeout(sandbox, tenant, settings):
+    # Pages Visma caps at 2 orders, each answered in 0.4 s: the walk would outlast the task's time. It stops within
+    # the task's budget and says so, instead of being killed by the queue with its lock still held.
+    settings.ORDER_TASK_BUDGET_SECONDS = 2.0
+    followed_orders(sandbox, tenant, 20)
+    sandbox.state.silent_page_cap = 2
+    sandbox.state.latency = {"GET /api/v3/SalesOrders": 0.4}
+    started = time.monotonic()
+    result = refresh.refresh_tenant(tenant)
+    assert time.monotonic() - started < 3.0
+    assert result.outcome == refresh.FAILED and "No time was left" in result.error
+    tenant.refresh_from_db()
+    assert tenant.orders_seen_until is None and "No time was left" in tenant.orders_refresh_error
+    sandbox.state.latency = 0.0
+    assert refresh.refresh_tenant(tenant).outcome == refresh.REFRESHED  # the lock was let go
