@@ -499,3 +499,13 @@ def test_an_order_in_a_status_the_portal_does_not_know_to_take_changes_offers_no
         with pytest.raises(changes.ChangeRefused, match="only while Visma has it open, on hold or back-ordered"):
             changes.request_change(order, kind, {"description": "x"})
     assert not OrderChange.objects.exists()
+
+
+def test_visma_s_headers_in_lower_case_are_read_all_the_same(sandbox, order, monkeypatch):
+    monkeypatch.setattr(sandbox.state, "lowercase_headers", True)  # `etag: "…"`, as HTTP/2 gateways write it
+    changes.read_now(order)
+    assert order.visma_etag == dto.etag(in_visma(sandbox, order))
+    change = run(ask(order, "hold"))
+    assert change.state == State.APPLIED
+    order.refresh_from_db()
+    assert order.visma_etag == dto.etag(in_visma(sandbox, order))
