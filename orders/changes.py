@@ -711,22 +711,17 @@ def _read(client: VismaClient, order: SalesOrder, *, with_lines: bool) -> Read:
     remote = client.get_sales_order(*_key(order), expand=READ_EXPAND)
     lines = client.get_sales_order_lines(*_key(order)) if with_lines else None
     fields = {**refresh.order_fields(remote.order), "visma_etag": remote.etag}
-    dto = remote.order
     shown = {
         "etag": remote.etag,
         "status": fields["visma_status"],
         "description": fields.get("description", ""),
         "note": fields.get("note", ""),
-        "requestOn": _text(dto.get("requestOn"))[:10],
+        "requestOn": fields["request_on"].isoformat() if fields.get("request_on") else "",
     }
     if lines is not None:
         shown["lines"] = fields["visma_lines"] = [refresh.line_fields(line) for line in lines]
         fields["visma_lines_read_for"] = fields["visma_last_modified"]
     return Read(shown, fields)
-
-
-def _text(value) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def _remember(order: SalesOrder, read: Read) -> None:

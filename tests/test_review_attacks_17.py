@@ -752,3 +752,22 @@ def test_after_a_conflict_the_form_shows_vismas_details(clerk_client, sandbox, o
     order.refresh_from_db()
     assert order.description == "Theirs"
     assert 'value="Theirs"' in clerk_client.get(reverse("orders:order-detail", args=[order.pk])).content.decode()
+
+
+UNSTORABLE = "\x00\x07\x1b\x85"  # a NUL (PostgreSQL stores none, in text or JSON) and other control characters
+
+
+def test_control_characters_from_visma_are_never_stored(clerk_client, sandbox, order, send):
+    """Hole: Visma's text was stored as it came. On PostgreSQL a NUL in a line's description made Refresh now a 500
+    and would stop every refresh run of the tenant at the same row, and a conflict's read could not be saved."""
+    lines = [{"lineId": 1, "description": f"Bolts{UNSTORABLE}M8"}]
+    change_in_visma(sandbox, order, description=f"Theirs{UNSTORABLE}", lines=lines)
+    assert clerk_client.post(panel_url(order), HTTP_HX_REQUEST="true").status_code == 200
+    order.refresh_from_db()
+    data = {"version": order.visma_etag, "description": "Ours", "note": "", "request_on": str(order.request_on)}
+    change_in_visma(sandbox, order, description=f"Again{UNSTORABLE}")
+    send(clerk_client, change_url(order, "edit"), data)
+    stored = json.dumps(list(SalesOrder.objects.values()) + list(OrderChange.objects.values()), default=str)
+    assert OrderChange.objects.get().state == State.CONFLICT
+    assert not any(ch in stored for ch in "\x00\x07\x1b\x85") and "\\u0000" not in stored
+    assert "Bolts M8" in stored and "Again" in stored

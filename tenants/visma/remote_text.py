@@ -8,6 +8,9 @@ import re
 from core.logging import redact
 
 MAX_LENGTH = 500
+# Control characters and lone surrogates: noise to staff, and what PostgreSQL cannot store at all (a NUL in text or
+# JSON, a surrogate in UTF-8), so one such character from Visma would stop every write of the row it came in.
+UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_LEAVES = 200
 REMOVED = "[removed]"
 _TOKEN_LIKE = [  # besides what the log filter (`core.logging.redact`) already scrubs
@@ -23,7 +26,7 @@ def clean(value, *, secrets: tuple[str, ...] = (), limit: int = MAX_LENGTH) -> s
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, REMOVED)
-    text = redact(text)
+    text = redact(UNSTORABLE.sub(" ", text))
     for pattern in _TOKEN_LIKE:
         text = pattern.sub(REMOVED, text)
     text = " ".join(text.split())
