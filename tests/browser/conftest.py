@@ -49,10 +49,16 @@ def page(browser, live_server):
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("console", lambda msg: errors.append(_where(msg)) if msg.type == "error" else None)
     page.console_errors = errors
     yield page
     context.close()
+
+
+def _where(message) -> str:
+    """A console error with the page and line it came from, so a failure in CI says where to look."""
+    location = message.location or {}
+    return f"{message.text} [at {location.get('url') or '?'}:{location.get('lineNumber', '?')}]"
 
 
 def screenshot(page, name: str) -> None:
