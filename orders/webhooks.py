@@ -57,15 +57,19 @@ def application_for(token: str) -> ServiceApplication | None:
     return found
 
 
-def read_body(stream, content_length: str | None) -> bytes | None:
-    """At most VISMA_WEBHOOK_MAX_BYTES of the body; None when it is (or says it is) larger."""
+def read_body(request) -> bytes | None:
+    """At most VISMA_WEBHOOK_MAX_BYTES of the body; None when it is (or says it is) larger. A body sent in chunks
+    (no Content-Length, as a delivery may come) is read from the server's de-chunked input, up to the same limit."""
     limit = settings.VISMA_WEBHOOK_MAX_BYTES
+    content_length = request.META.get("CONTENT_LENGTH")
     try:
         declared = int(content_length or 0)
     except ValueError:
         declared = 0
     if declared > limit:
         return None
+    chunked = not content_length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    stream = request.META["wsgi.input"] if chunked else request
     body = stream.read(limit + 1)
     return None if len(body) > limit else body
 

@@ -330,6 +330,19 @@ def test_a_body_is_never_read_past_its_limit_whatever_its_length_says(tenant, he
     assert tenant.last_webhook_at is None
 
 
+def test_a_chunked_notification_without_a_length_is_taken_in(tenant):
+    """Delivery may come chunked (no Content-Length): the server hands the de-chunked body on, and it rings."""
+    body = b'{"tenantId": "' + TENANT_FULL.encode() + b'", "event": "SALESORDER_UPDATED"}'
+    response = notify(
+        tenant.application,
+        b"",
+        **{"wsgi.input": CountingStream(body), "CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked"},
+    )
+    assert response.status_code == 202
+    tenant.refresh_from_db()
+    assert tenant.last_webhook_at is not None
+
+
 @pytest.mark.parametrize(
     "raw",
     [

@@ -134,9 +134,12 @@ def test_a_body_over_64_kb_is_refused_without_being_read(tenant):
     big = json.dumps({"tenantId": TENANT_FULL, "padding": "x" * (65 * 1024)})
     response = notify(Client(), tenant.application, raw=big.encode())
     assert response.status_code == 413
-    assert webhooks.read_body(Exploding(), str(65 * 1024)) is None  # refused on the declared length alone
-    exactly = webhooks.read_body(SimpleNamespace(read=lambda size: b"x" * size), None)
-    assert exactly is None  # no length declared: read one byte past the limit, and refused
+    declared = Exploding()
+    declared.META = {"CONTENT_LENGTH": str(65 * 1024), "wsgi.input": Exploding()}
+    assert webhooks.read_body(declared) is None  # refused on the declared length alone
+    endless = SimpleNamespace(read=lambda size: b"x" * size)
+    chunked = SimpleNamespace(META={"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": endless}, read=None)
+    assert webhooks.read_body(chunked) is None  # no length declared: read one byte past the limit, and refused
     tenant.refresh_from_db()
     assert tenant.last_webhook_at is None
 
