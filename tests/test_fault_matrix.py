@@ -306,7 +306,9 @@ def test_order_slower_than_the_read_timeout_is_never_created_twice(sandbox, orde
 
 # --- the pages staff use while Visma misbehaves ----------------------------------------------------------------------
 ENDPOINTS = {"token": TOKEN, "customers": CUSTOMERS, "orders": ORDERS}
-EVERY_FAULT = sorted(FAULT_KINDS)
+# Every fault that makes a call fail; no_etag only leaves out the ETag of an order's version, which these pages never
+# read (tests/orders/test_changes.py covers it).
+EVERY_FAULT = sorted(FAULT_KINDS - {"no_etag"})
 
 
 @pytest.mark.parametrize("kind", EVERY_FAULT)
