@@ -12,7 +12,7 @@ from django.forms import formset_factory
 from core.validators import refuse_control_characters
 
 from . import changes
-from .forms import COMBOBOX_ATTRS, NUMBER_ATTRS, BootstrapMixin
+from .forms import COMBOBOX_ATTRS, NUMBER_ATTRS, BootstrapMixin, prepare_item_line
 from .models import SalesOrder
 from .numbers import AmountField
 
@@ -74,10 +74,7 @@ class NewLineForm(BootstrapMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        item = self["inventory_id"]
-        item.field.widget.attrs["aria-controls"] = f"{item.auto_id}-listbox"
-        refuse_control_characters(self)
-        self.style_widgets(size="sm")
+        prepare_item_line(self)
 
     def clean_inventory_id(self) -> str:
         return (self.cleaned_data.get("inventory_id") or "").strip()

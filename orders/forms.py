@@ -44,6 +44,14 @@ class BootstrapMixin:
             widget.attrs["class"] = f"{css} {widget.attrs.get('class', '')}".strip()
 
 
+def prepare_item_line(form: BootstrapMixin) -> None:
+    """A line form with an item combobox: the item input names its listbox, text is checked, widgets are small."""
+    item = form["inventory_id"]
+    item.field.widget.attrs["aria-controls"] = f"{item.auto_id}-listbox"
+    refuse_control_characters(form)
+    form.style_widgets(size="sm")
+
+
 def active_customers(tenant: Tenant):
     return Customer.objects.filter(tenant=tenant, removed_at__isnull=True, status__iexact="active")
 
@@ -210,10 +218,7 @@ class SalesOrderLineForm(BootstrapMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        item = self["inventory_id"]
-        item.field.widget.attrs["aria-controls"] = f"{item.auto_id}-listbox"
-        refuse_control_characters(self)
-        self.style_widgets(size="sm")
+        prepare_item_line(self)
 
     def clean_inventory_id(self) -> str:
         return (self.cleaned_data.get("inventory_id") or "").strip()

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import secrets
-import time
 import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
+from core import per_minute
 from core.audit import SECRET_CHANGED, record_update
 from tenants.models import ServiceApplication, Tenant, new_webhook_token
 
@@ -129,19 +127,11 @@ def receive(application: ServiceApplication, document) -> Outcome:
 
 def _over_limit(keys: list[str]) -> int | None:
     """Count one notification against each key's minute; the seconds until the minute ends when any is over."""
-    now = time.time()
-    minute = int(now // 60)
-    over = False
+    over, wait = False, None
     for key in keys:
-        counter = f"visma-webhook:{key}:{minute}"
-        cache.add(counter, 0, timeout=120)
-        try:
-            count = cache.incr(counter)
-        except ValueError:  # expired between add and incr
-            cache.set(counter, 1, timeout=120)
-            count = 1
-        over = over or count > settings.VISMA_WEBHOOK_PER_MINUTE
-    return max(1, math.ceil((minute + 1) * 60 - now)) if over else None
+        notifications, wait = per_minute.count(f"visma-webhook:{key}")
+        over = over or notifications > settings.VISMA_WEBHOOK_PER_MINUTE
+    return wait if over else None
 
 
 def rotate_token(application: ServiceApplication, actor=None) -> None:

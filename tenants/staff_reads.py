@@ -7,11 +7,9 @@ included. Each person has VISMA_STAFF_READS_PER_MINUTE such calls a minute.
 
 from __future__ import annotations
 
-import math
-import time
-
 from django.conf import settings
-from django.core.cache import cache
+
+from core import per_minute
 
 
 def wait_for(user) -> int | None:
@@ -19,18 +17,8 @@ def wait_for(user) -> int | None:
     read again. Nobody logged in (a task, a command) is not counted."""
     if not getattr(user, "is_authenticated", False):
         return None
-    now = time.time()
-    minute = int(now // 60)
-    key = f"staff-reads:{user.pk}:{minute}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
-    if count <= settings.VISMA_STAFF_READS_PER_MINUTE:
-        return None
-    return max(1, math.ceil((minute + 1) * 60 - now))
+    reads, seconds_left = per_minute.count(f"staff-reads:{user.pk}")
+    return None if reads <= settings.VISMA_STAFF_READS_PER_MINUTE else seconds_left
 
 
 def refusal(wait: int) -> str:
