@@ -181,7 +181,8 @@ def list_sales_orders(state: SandboxState, tenant_id: str, query: dict, base: st
             r for r in rows if any(text in (r[k] or "").lower() for k in ("orderId", "customerOrder", "customerName"))
         ]
     path = "/api/v3/SalesOrders" + (f"/{order_type}" if order_type else "")
-    return 200, {}, _page(rows, query, base, path, state.max_page_size, silent_cap=state.silent_page_cap)
+    caps = [cap for cap in (state.silent_page_cap, state.orders_page_cap) if cap]
+    return 200, {}, _page(rows, query, base, path, state.max_page_size, silent_cap=min(caps, default=None))
 
 
 def _expansions(query: dict) -> set[str]:

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import api, control, seed, updates
 from . import tls as tls_files
-from .state import DEFAULT_MAX_PAGE_SIZE, Fault, SandboxState, parse_latency
+from .state import DEFAULT_MAX_PAGE_SIZE, SALES_ORDER_PAGE_CAP, Fault, SandboxState, parse_latency
 
 CONTROL_NOTE = "control endpoint for tests and demos only"
 _ORDER_PATH = re.compile(r"^/api/v3/SalesOrders(?:/(?P<type>[^/]+)(?:/(?P<id>[^/]+)(?P<lines>/lines)?)?)?$")
@@ -437,6 +437,7 @@ class SandboxServer:
         max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
         clock_offset: float = 0.0,
         silent_page_cap: int | None = None,
+        orders_page_cap: int | None = SALES_ORDER_PAGE_CAP,
         latency: float | dict[str, float] = 0.0,
         extra_tenants: tuple[str, ...] = (),
         rate_reset_epoch: bool = False,
@@ -459,6 +460,7 @@ class SandboxServer:
             max_page_size,
             clock_offset,
             silent_page_cap=silent_page_cap,
+            orders_page_cap=orders_page_cap,
             latency=latency,
             extra_tenants=tuple(extra_tenants),
             rate_reset_epoch=rate_reset_epoch,

@@ -32,6 +32,9 @@ FAULT_KINDS = {
     "no_etag",
 }
 DEFAULT_MAX_PAGE_SIZE = 1000
+# The SalesOrders list serves at most this many rows a page, without a 400, and links the next page: Visma documents
+# no maximum, and a portal that assumed its own page size (1,000) was served would skip orders.
+SALES_ORDER_PAGE_CAP = 500
 
 
 @dataclass
@@ -123,6 +126,7 @@ class SandboxState:
     clock_offset: float = 0.0
     seed_value: int = 1
     silent_page_cap: int | None = None  # Customers pages hold at most this many, with no 400 (see api.get_customers)
+    orders_page_cap: int | None = SALES_ORDER_PAGE_CAP  # the same for the SalesOrders list; None: as many as asked
     latency: float | dict[str, float] = 0.0  # seconds before each API answer, or per "[METHOD ]/path" prefix
     extra_tenants: tuple[str, ...] = ()  # more approved tenants with read and write scopes, kept across resets
     # Stricter than Visma documents, as older Visma APIs were: X-RateLimit-Reset as a Unix time, every request sent
@@ -147,6 +151,7 @@ class SandboxState:
             self.latency,
             self.lifecycle,
             self.local_time_hours,
+            self.orders_page_cap,
         )
         self.pending: list[threading.Timer] = []
         self.webhooks = Webhooks()
@@ -167,6 +172,7 @@ class SandboxState:
                 self.latency,
                 self.lifecycle,
                 self.local_time_hours,
+                self.orders_page_cap,
             ) = self._settings
             self.client_id = seed.DEMO_CLIENT_ID
             self.granted_scopes = (seed.SCOPE_READ, seed.SCOPE_WRITE)

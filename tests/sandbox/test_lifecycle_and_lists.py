@@ -202,3 +202,20 @@ def test_the_silent_page_cap_applies_to_sales_order_lists():
             assert [row["orderId"] for row in second["value"]] == ["000005"] and second["nextPage"] is None
         small = read(capped, LIST, pageSize=2, pageIndex=1)
         assert [row["orderId"] for row in small["value"]] == ["000003", "000004"] and small["nextPage"]
+
+
+def test_by_default_a_sales_order_page_holds_fewer_orders_than_the_portal_asks_for():
+    """Visma documents no maximum page size: the sandbox's default (500) is below the portal's 1,000, so a client
+    that assumes it was served what it asked for skips orders, and one that follows what it is served reads all."""
+    with (
+        SandboxServer(client_secret=SECRET, customers=3) as default,
+        SandboxServer(client_secret=SECRET, customers=3, orders_page_cap=None) as uncapped,
+    ):
+        for server in (default, uncapped):
+            server.state.orders_page_cap = 2 if server is default else None  # the default's rule on a small scale
+            for _ in range(3):
+                create(server)
+        first = read(default, LIST, pageSize=3)
+        assert len(first["value"]) == 2 and first["totalCount"] == 3 and first["nextPage"]
+        assert len(read(uncapped, LIST, pageSize=3)["value"]) == 3
+    assert SandboxServer.__init__.__kwdefaults__["orders_page_cap"] == 500

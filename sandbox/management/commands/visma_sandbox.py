@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sandbox import seed
 from sandbox.server import SandboxServer
-from sandbox.state import DEFAULT_MAX_PAGE_SIZE
+from sandbox.state import DEFAULT_MAX_PAGE_SIZE, SALES_ORDER_PAGE_CAP
 
 
 class Command(BaseCommand):
@@ -34,6 +34,13 @@ class Command(BaseCommand):
             type=int,
             metavar="N",
             help="Serve at most N customers or sales orders per page without a 400, from pageIndex * pageSize on.",
+        )
+        parser.add_argument(
+            "--orders-page-cap",
+            type=int,
+            metavar="N",
+            default=SALES_ORDER_PAGE_CAP,
+            help=f"Serve at most N sales orders a list page, without a 400 (default {SALES_ORDER_PAGE_CAP}; 0: none).",
         )
         parser.add_argument(
             "--clock-offset", type=float, default=0.0, help="Shift the sandbox's clock by this many seconds."
@@ -95,6 +102,7 @@ class Command(BaseCommand):
                 max_page_size=options["max_page_size"],
                 clock_offset=options["clock_offset"],
                 silent_page_cap=options["silent_page_cap"],
+                orders_page_cap=options["orders_page_cap"] or None,
                 latency=self._latency(options["latency"]),
                 extra_tenants=tuple(options["extra_tenant"]),
                 rate_reset_epoch=options["rate_reset_epoch"],
@@ -120,7 +128,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  max pageSize   {server.state.max_page_size}")
         if server.state.silent_page_cap:
             self.stdout.write(f"  silent cap     {server.state.silent_page_cap} customers per page")
-            self.stdout.write(f"  silent cap     {server.state.silent_page_cap} sales orders per page")
+        if caps := [cap for cap in (server.state.silent_page_cap, server.state.orders_page_cap) if cap]:
+            self.stdout.write(f"  silent cap     {min(caps)} sales orders per page")
         if server.state.lifecycle is not None:
             self.stdout.write(f"  lifecycle      Open -> Shipping -> Completed, {server.state.lifecycle:g} s each")
         if server.state.webhook_url:
