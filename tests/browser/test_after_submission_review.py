@@ -116,6 +116,15 @@ def test_every_visma_status_badge_can_be_seen_and_read_on_the_list_and_in_the_pa
     assert badge["status"] == "Open" and badge["text"] >= 4.5 and badge["shape"] >= 3, badge
 
 
+# htmx takes over a swapped-in element once the swap has settled (it then holds htmx's data with an init hash); an
+# Enter pressed before that submits the form the plain way, a full page load, as a browser without htmx would.
+HTMX_READY = """selector => {
+    const element = document.querySelector(selector);
+    return Boolean(element && (element["htmx-internal-data"] || {}).initHash)
+        && !document.querySelector(".htmx-settling, .htmx-swapping, .htmx-added");
+}"""
+
+
 def test_refresh_now_by_keyboard_keeps_the_focus_and_says_how_it_went_also_when_visma_fails(
     page, clerk, sandbox, tenant
 ):
@@ -135,6 +144,7 @@ def test_refresh_now_by_keyboard_keeps_the_focus_and_says_how_it_went_also_when_
     assert "Changed: quantity" in panel.locator("#visma-line-differences").inner_text()
 
     sandbox.state.set_faults([{"method": "GET", "path": "/api/v3/SalesOrders/", "kind": "503"}])
+    page.wait_for_function(HTMX_READY, arg="#visma-panel form")  # a swapped-in form is htmx's once it settled
     page.keyboard.press("Enter")
     news.filter(has_text="Visma could not be read: Visma answered HTTP 503").wait_for()
     error = panel.locator("[data-visma-error]").inner_text()
