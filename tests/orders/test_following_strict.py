@@ -36,7 +36,7 @@ def test_an_order_the_refresh_finds_between_a_lookup_and_its_resend_is_never_pos
     # Visma creates the order after the resend window, just after the worker's lookup read "not found": the refresh
     # sees it under our reference before the worker sends the POST again. That POST would be a second order.
     settings.ORDER_RESEND_AFTER_SECONDS = 1
-    sandbox.state.set_faults([{**POST, "kind": "commit_after", "delay": 2.0, "times": 1}])
+    sandbox.state.set_faults([{**POST, "kind": "commit_after", "delay": 4, "times": 1}])  # after both lookups below
     order = make_order(tenant)
     assert services.queue(order)
     services.submit(order.pk)
@@ -66,7 +66,9 @@ def test_an_order_found_while_its_resend_is_on_its_way_is_reported_as_created_tw
     sandbox, tenant, settings, monkeypatch, caplog
 ):
     settings.ORDER_RESEND_AFTER_SECONDS = 1
-    sandbox.state.set_faults([{**POST, "kind": "commit_after", "delay": 1.5, "times": 1}])
+    # Visma creates the first order 4 s after its answer was lost: after the lookups below (a second apart), while
+    # the resend is on its way. A sooner commit (1.5 s) was found by the lookup on a slow machine.
+    sandbox.state.set_faults([{**POST, "kind": "commit_after", "delay": 4, "times": 1}])
     order = make_order(tenant)
     assert services.queue(order)
     services.submit(order.pk)
