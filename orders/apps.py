@@ -7,38 +7,31 @@ from django.db.models.signals import post_delete, post_migrate, post_save
 from core.schedules import ORDER_REFRESH, SWEEPER
 
 
-def ensure_sweeper_schedule(**kwargs) -> None:
-    """Every migrate puts the sweeper's schedule back as it should be, whatever was changed in the admin."""
+def _keep_schedule(name: str, func: str, minutes: int) -> None:
+    """Put a repeating schedule back as it should be, whatever was changed in the admin."""
     from django_q.models import Schedule
 
     Schedule.objects.update_or_create(
-        name=SWEEPER,
+        name=name,
         defaults={
-            "func": "orders.tasks.sweep_orders",
+            "func": func,
             "args": None,
             "kwargs": None,
             "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
+            "minutes": minutes,
             "repeats": -1,
         },
     )
+
+
+def ensure_sweeper_schedule(**kwargs) -> None:
+    """Every migrate puts the sweeper's schedule back: every minute."""
+    _keep_schedule(SWEEPER, "orders.tasks.sweep_orders", 1)
 
 
 def ensure_refresh_schedule(**kwargs) -> None:
     """Every migrate puts the order refresh's schedule back, every ORDER_REFRESH_MINUTES as settings say now."""
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name=ORDER_REFRESH,
-        defaults={
-            "func": "orders.tasks.refresh_all_tenants",
-            "args": None,
-            "kwargs": None,
-            "schedule_type": Schedule.MINUTES,
-            "minutes": settings.ORDER_REFRESH_MINUTES,
-            "repeats": -1,
-        },
-    )
+    _keep_schedule(ORDER_REFRESH, "orders.tasks.refresh_all_tenants", settings.ORDER_REFRESH_MINUTES)
 
 
 class OrdersConfig(AppConfig):

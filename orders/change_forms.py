@@ -14,7 +14,7 @@ from core.validators import refuse_control_characters
 from . import changes
 from .forms import COMBOBOX_ATTRS, NUMBER_ATTRS, BootstrapMixin, prepare_item_line
 from .models import SalesOrder
-from .numbers import AmountField
+from .numbers import AmountField, decimal_or_none
 
 MAX_NEW_LINES = 50
 
@@ -143,8 +143,8 @@ class BaseVismaLineFormSet(forms.BaseFormSet):
             [
                 {
                     "line_id": line["lineId"],
-                    "quantity": changes.decimal_or_none(line["quantity"]),
-                    "unit_price": changes.decimal_or_none(line["unitPrice"]),
+                    "quantity": decimal_or_none(line["quantity"]),
+                    "unit_price": decimal_or_none(line["unitPrice"]),
                     "description": line["description"],
                     "item": line["inventoryId"],
                 }

@@ -17,6 +17,7 @@ from core.exact_json import plain
 from . import changes, services, visma_status
 from .change_forms import DetailsForm, NewLineFormSet, VismaLineFormSet
 from .models import OrderChange, SalesOrder
+from .numbers import decimal_or_none
 
 Kind = OrderChange.Kind
 STATUS_KINDS = (Kind.HOLD, Kind.RELEASE, Kind.CANCEL)
@@ -250,5 +251,5 @@ def _line_text(line: dict, *, item: bool = False) -> str:
 
 
 def _plain(value) -> str:
-    number = changes.decimal_or_none(value)
+    number = decimal_or_none(value)
     return plain(number) if number is not None else str(value)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -39,6 +38,7 @@ from tenants.visma import (
 
 from . import refresh, services, timeline, visma_status
 from .models import OrderChange, SalesOrder
+from .numbers import decimal_or_none
 
 logger = logging.getLogger(__name__)
 Kind = OrderChange.Kind
@@ -285,25 +285,14 @@ def visma_lines(order: SalesOrder) -> list[dict]:
 
 
 def _line_row(line: dict) -> dict:
-    """One of Visma's lines (SalesOrderLineDto, or a row already in this shape) in the shape the portal keeps."""
-    inventory = line.get("inventory")
-    item = inventory.get("id") if isinstance(inventory, dict) else line.get("inventoryId")
+    """One of Visma's lines as the portal keeps them (`refresh.line_fields`), with every key a change reads."""
     return {
         "lineId": line.get("lineId"),
-        "inventoryId": item or "",
+        "inventoryId": line.get("inventoryId") or "",
         "description": line.get("description") or "",
         "quantity": line.get("quantity"),
         "unitPrice": line.get("unitPrice"),
     }
-
-
-def decimal_or_none(value) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 def describe(change: OrderChange) -> str:
@@ -352,7 +341,7 @@ def _claim_and_send(change: OrderChange, client: VismaClient, looking: bool) -> 
     if change.kind == Kind.ADD_LINES and not looking:
         # The lines Visma has before ours go out: after a lost answer, lines that are not among them may be ours.
         try:
-            known = [line["lineId"] for line in map(_line_row, client.get_sales_order_lines(*_key(change.order)))]
+            known = [line.get("lineId") for line in client.get_sales_order_lines(*_key(change.order))]
         except NotFound as exc:
             return _fail(change, _gone(exc)) if _claim(change, sends=False) else None
         except VismaError as exc:

@@ -7,9 +7,10 @@ to Visma is not compared (Visma fills it in)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from .models import SalesOrder
+from .numbers import decimal_or_none
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 
@@ -46,8 +47,8 @@ def sent_lines(order: SalesOrder) -> list[Line]:
     return [
         Line(
             str(line.get("inventoryId") or ""),
-            _number(line.get("quantity")),
-            _number(line.get("unitPrice")),
+            decimal_or_none(line.get("quantity")),
+            decimal_or_none(line.get("unitPrice")),
             str(line.get("description") or ""),
         )
         for line in sent
@@ -61,8 +62,8 @@ def visma_lines(order: SalesOrder) -> list[Line]:
     return [
         Line(
             str(row.get("inventoryId") or ""),
-            _number(row.get("quantity")),
-            _number(row.get("unitPrice")),
+            decimal_or_none(row.get("quantity")),
+            decimal_or_none(row.get("unitPrice")),
             str(row.get("description") or ""),
         )
         for row in rows
@@ -104,16 +105,6 @@ def _changes(sent: Line, visma: Line) -> list[str]:
     if sent.description and sent.description != visma.description:
         changed.append("description")
     return changed
-
-
-def _number(value) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
 def _int(value) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.utils import formats
@@ -13,6 +13,17 @@ from core.exact_json import plain
 
 _NUMBER = re.compile(r"[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)")
 _EXPONENT = re.compile(r"[+-]?[0-9.,]+[eE][+-]?[0-9]+")
+
+
+def decimal_or_none(value) -> Decimal | None:
+    """A number as Visma or a stored row gives it (number or text) as an exact, finite Decimal; None otherwise."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
 
 
 def parse_decimal(raw: str, *, max_digits: int, places: int) -> Decimal:

@@ -35,6 +35,16 @@ DEFAULT_MAX_PAGE_SIZE = 1000
 # The SalesOrders list serves at most this many rows a page, without a 400, and links the next page: Visma documents
 # no maximum, and a portal that assumed its own page size (1,000) was served would skip orders.
 SALES_ORDER_PAGE_CAP = 500
+# Settings a test or the control endpoints may change, which `reset()` puts back as the sandbox was started with.
+RESTORED_ON_RESET = (
+    "max_page_size",
+    "clock_offset",
+    "silent_page_cap",
+    "latency",
+    "lifecycle",
+    "local_time_hours",
+    "orders_page_cap",
+)
 
 
 @dataclass
@@ -144,15 +154,7 @@ class SandboxState:
 
     def __post_init__(self) -> None:
         self.latency = parse_latency(self.latency)
-        self._settings = (
-            self.max_page_size,
-            self.clock_offset,
-            self.silent_page_cap,
-            self.latency,
-            self.lifecycle,
-            self.local_time_hours,
-            self.orders_page_cap,
-        )
+        self._settings = {name: getattr(self, name) for name in RESTORED_ON_RESET}
         self.pending: list[threading.Timer] = []
         self.webhooks = Webhooks()
         self.reset()
@@ -165,15 +167,8 @@ class SandboxState:
         if self.after_reset:
             self.after_reset()
         with self.lock:
-            (
-                self.max_page_size,
-                self.clock_offset,
-                self.silent_page_cap,
-                self.latency,
-                self.lifecycle,
-                self.local_time_hours,
-                self.orders_page_cap,
-            ) = self._settings
+            for name, value in self._settings.items():
+                setattr(self, name, value)
             self.client_id = seed.DEMO_CLIENT_ID
             self.granted_scopes = (seed.SCOPE_READ, seed.SCOPE_WRITE)
             self.tenants = {tid: {"name": n, "approved": a, "scopes": s} for tid, (n, a, s) in seed.TENANTS.items()}
